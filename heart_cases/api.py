@@ -1,0 +1,423 @@
+"""API v1 for field responses and cases (API.md). Thin: parse, call one service or selector,
+render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .api_common import (
+    AwareDateTimeField,
+    Conflict,
+    DetailSerializer,
+    ErrorSerializer,
+    Pagination,
+    require_perms,
+)
+from .middleware import client_address
+from .models import ELIGIBLE_CALL_TYPES, Case, Disposition, Need, Program
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# A clock on a tablet may run a little ahead; an encounter further in the future is a mistake.
+_FUTURE_SLACK = dt.timedelta(minutes=15)
+
+
+def log_access(request: Request, *, action: str, object_type: str, ids: list[int], **extra: Any):
+    return services.access_log_write(
+        user=request.user,
+        action=action,
+        object_type=object_type,
+        object_ids=ids,
+        client_address=client_address(request),
+        request_id=getattr(request._request, "request_id", ""),
+        path=request.path,
+        **extra,
+    )
+
+
+# --- field responses ------------------------------------------------------------------------
+
+
+class LocationInput(serializers.Serializer):
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True
+    )
+
+
+class NeighborInput(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    phone = PhoneNumberField(required=False, allow_blank=True, region="US")
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    unsheltered = serializers.BooleanField(required=False, allow_null=True, default=None)
+    gender = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    race = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    ethnicity = serializers.CharField(max_length=80, required=False, allow_blank=True)
+
+    def validate_date_of_birth(self, value: dt.date | None) -> dt.date | None:
+        if value is None:
+            return value
+        today = timezone.localdate()
+        if value > today:
+            raise serializers.ValidationError("A date of birth cannot be in the future.")
+        if value.year < 1900:
+            raise serializers.ValidationError("A date of birth before 1900 is not plausible.")
+        return value
+
+    def validate_language(self, value: str) -> str:
+        if value and not _LANGUAGE.match(value):
+            raise serializers.ValidationError("Use a language code such as 'en' or 'es'.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        named = attrs.get("first_name") or attrs.get("last_name")
+        if not (named or attrs.get("alias") or attrs.get("phone")):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give at least a name, an alias or a phone number."]}
+            )
+        return attrs
+
+
+class FieldResponseInput(serializers.Serializer):
+    incident_number = serializers.CharField(max_length=64)
+    unit = serializers.CharField(max_length=64)
+    program = serializers.ChoiceField(choices=Program.choices)
+    call_type = serializers.CharField(max_length=100)
+    responded_at = AwareDateTimeField()
+    cleared_at = AwareDateTimeField(required=False, allow_null=True)
+    location = LocationInput(required=False)
+    neighbor = NeighborInput()
+    needs = serializers.ListField(
+        child=serializers.ChoiceField(choices=Need.choices), required=False, max_length=20
+    )
+    disposition = serializers.ChoiceField(
+        choices=Disposition.choices, required=False, allow_blank=True
+    )
+    follow_up_consent = serializers.BooleanField()
+    responder_felt_safe = serializers.BooleanField(required=False, allow_null=True, default=None)
+    narrative = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
+
+    def validate_responded_at(self, value: dt.datetime) -> dt.datetime:
+        if value > timezone.now() + _FUTURE_SLACK:
+            raise serializers.ValidationError("The response time is in the future.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        eligible = ELIGIBLE_CALL_TYPES.get(attrs["program"], ())
+        if attrs["call_type"] not in eligible:
+            errors["call_type"] = [
+                f"{attrs['call_type']!r} is not an eligible call type for {attrs['program']}. "
+                f"Eligible: {'; '.join(eligible)}."
+            ]
+        cleared = attrs.get("cleared_at")
+        if cleared is not None and cleared < attrs["responded_at"]:
+            errors["cleared_at"] = ["The scene cannot clear before the response began."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def to_input(self) -> services.FieldResponseInput:
+        data = self.validated_data
+        neighbor = data["neighbor"]
+        location = data.get("location") or {}
+
+        def rounded(value: float | None) -> Any:
+            return None if value is None else round(Decimal(str(value)), 6)
+
+        return services.FieldResponseInput(
+            incident_number=data["incident_number"],
+            unit=data["unit"],
+            program=data["program"],
+            call_type=data["call_type"],
+            responded_at=data["responded_at"],
+            cleared_at=data.get("cleared_at"),
+            address=location.get("address", ""),
+            latitude=rounded(location.get("latitude")),
+            longitude=rounded(location.get("longitude")),
+            neighbor=services.NeighborInput(
+                first_name=neighbor.get("first_name", ""),
+                last_name=neighbor.get("last_name", ""),
+                alias=neighbor.get("alias", ""),
+                date_of_birth=neighbor.get("date_of_birth"),
+                phone=str(neighbor["phone"]) if neighbor.get("phone") else "",
+                language=neighbor.get("language", ""),
+                unsheltered=neighbor.get("unsheltered"),
+                gender=neighbor.get("gender", ""),
+                race=neighbor.get("race", ""),
+                ethnicity=neighbor.get("ethnicity", ""),
+            ),
+            needs=tuple(dict.fromkeys(data.get("needs", []))),
+            disposition=data.get("disposition", ""),
+            follow_up_consent=data["follow_up_consent"],
+            responder_felt_safe=data.get("responder_felt_safe"),
+            narrative=data.get("narrative", ""),
+        )
+
+
+class FollowUpRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    deadline = serializers.DateTimeField()
+    work_by = serializers.DateTimeField()
+
+
+class IntakeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = inline_serializer(
+        "IntakeCase",
+        {
+            "id": serializers.IntegerField(),
+            "number": serializers.CharField(),
+            "status": serializers.ChoiceField(choices=Case.Status.choices),
+            "created": serializers.BooleanField(),
+        },
+    )
+    neighbor = inline_serializer(
+        "IntakeNeighbor",
+        {"id": serializers.IntegerField(), "matched": serializers.BooleanField()},
+    )
+    follow_up = FollowUpRefOutput(allow_null=True)
+
+
+def intake_json(result: services.IntakeResult) -> dict[str, Any]:
+    follow_up = result.follow_up
+    return {
+        "id": result.field_response.pk,
+        "case": {
+            "id": result.case.pk,
+            "number": result.case.number,
+            "status": result.case.status,
+            "created": result.case_created,
+        },
+        "neighbor": {"id": result.neighbor.pk, "matched": result.neighbor_matched},
+        "follow_up": (
+            {"id": follow_up.id, "deadline": follow_up.deadline, "work_by": follow_up.work_by}
+            if follow_up
+            else None
+        ),
+    }
+
+
+class FieldResponseCreateApi(APIView):
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.record_field_response")]
+
+    @extend_schema(
+        operation_id="field_responses_create",
+        request=FieldResponseInput,
+        responses={
+            201: IntakeOutput,
+            200: IntakeOutput,
+            400: ErrorSerializer,
+            401: DetailSerializer,
+            403: DetailSerializer,
+            409: DetailSerializer,
+            413: DetailSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = FieldResponseInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = services.field_response_record(actor=request.user, data=serializer.to_input())
+        except services.IntakeConflict as exc:
+            raise Conflict(str(exc)) from exc
+        code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        return Response(IntakeOutput(intake_json(result)).data, status=code)
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+_STAFF = "heart_cases.view_case"
+
+
+class NeighborSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    language = serializers.CharField()
+
+
+class CaseSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    outcome = serializers.CharField(allow_null=True)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    neighbor = NeighborSummaryOutput()
+
+
+def case_summary_json(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.pk,
+        "number": case.number,
+        "status": case.status,
+        "outcome": case.outcome or None,
+        "opened_at": case.opened_at,
+        "closed_at": case.closed_at,
+        "neighbor": {
+            "id": case.neighbor.pk,
+            "display_name": case.neighbor.display_name,
+            "language": case.neighbor.language,
+        },
+    }
+
+
+class CaseListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
+    pair = serializers.IntegerField(required=False, min_value=1)
+    neighbor = serializers.IntegerField(required=False, min_value=1)
+
+
+class CaseListApi(APIView):
+    permission_classes = [IsAuthenticated, require_perms(_STAFF)]
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=[
+            CaseListQuery,
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={
+            200: inline_serializer(
+                "CasePage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": CaseSummaryOutput(many=True),
+                },
+            ),
+            400: ErrorSerializer,
+            401: DetailSerializer,
+            403: DetailSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = CaseListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        cases = selectors.case_list(
+            user=request.user,
+            status=query.validated_data.get("status"),
+            neighbor_id=query.validated_data.get("neighbor"),
+            pair_id=query.validated_data.get("pair"),
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(cases, request, view=self) or []
+        log_access(request, action="list", object_type="case", ids=[c.pk for c in page])
+        return paginator.get_paginated_response([case_summary_json(c) for c in page])
+
+
+class CaseDetailApi(APIView):
+    @extend_schema(
+        operation_id="cases_retrieve",
+        responses={200: serializers.JSONField(), 401: DetailSerializer, 404: DetailSerializer},
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = _case_for(request, case_id)
+        log_access(request, action="view", object_type="case", ids=[case.pk], case_id=case.pk)
+        return Response(selectors.case_detail(case))
+
+
+class CaseHistoryApi(APIView):
+    @extend_schema(
+        operation_id="cases_history",
+        responses={
+            200: inline_serializer(
+                "CaseHistory",
+                {
+                    "results": inline_serializer(
+                        "CaseHistoryEntry",
+                        {
+                            "at": serializers.DateTimeField(),
+                            "actor": serializers.CharField(allow_null=True),
+                            "actor_name": serializers.CharField(allow_null=True),
+                            "object": serializers.CharField(),
+                            "action": serializers.CharField(),
+                            "reason": serializers.CharField(),
+                            "changes": serializers.DictField(),
+                        },
+                        many=True,
+                    )
+                },
+            ),
+            401: DetailSerializer,
+            404: DetailSerializer,
+        },
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = _case_for(request, case_id)
+        log_access(
+            request, action="view", object_type="case_history", ids=[case.pk], case_id=case.pk
+        )
+        return Response({"results": selectors.case_history(case)})
+
+
+class CaseCloseInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Case.Outcome.choices)
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class CaseCloseApi(APIView):
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.change_case")]
+
+    @extend_schema(
+        operation_id="cases_close",
+        request=CaseCloseInput,
+        responses={
+            200: serializers.JSONField(),
+            400: ErrorSerializer,
+            401: DetailSerializer,
+            403: DetailSerializer,
+            404: DetailSerializer,
+            409: DetailSerializer,
+        },
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = _case_for(request, case_id)
+        data = CaseCloseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            case = services.case_close(
+                actor=request.user,
+                case=case,
+                outcome=data.validated_data["outcome"],
+                note=data.validated_data.get("note", ""),
+            )
+        except services.TransitionError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(
+            selectors.case_detail(selectors.case_get_for_user(user=request.user, case_id=case.pk))
+        )
+
+
+def _case_for(request: Request, case_id: int) -> Case:
+    try:
+        return selectors.case_get_for_user(user=request.user, case_id=case_id)
+    except Http404:
+        log_access(
+            request,
+            action="view",
+            object_type="case",
+            ids=[int(case_id)] if str(case_id).isdigit() else [],
+            denied=True,
+        )
+        raise

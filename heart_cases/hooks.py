@@ -1,0 +1,89 @@
+"""Extension points that let `navigation` and `referrals` take part in core operations.
+
+`heart_cases` imports neither app (DESIGN.md: apps depend one way). Instead each app registers
+its part here when it is ready: navigation creates the follow-up inside the intake transaction
+and contributes the pair and follow-ups to the case; referrals contributes referrals and binds
+provider staff. Hooks run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
+
+    from .models import Case, FieldResponse
+
+
+@dataclass(frozen=True)
+class FollowUpRef:
+    id: int
+    deadline: datetime
+    work_by: datetime
+
+
+class FollowUpScheduler(Protocol):
+    def schedule(
+        self, *, actor: AbstractBaseUser, case: Case, field_response: FieldResponse
+    ) -> FollowUpRef | None: ...
+
+    def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None: ...
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """Historical rows of one kind of object that belongs to a case."""
+
+    label: Callable[[Any], str]  # historical row -> "follow-up #12"
+    rows: Callable[[Case], Iterable[Any]]  # case -> historical rows, any order
+
+
+CaseSection = Callable[["Case"], Any]
+CaseFilter = Callable[["QuerySet[Case]", str], "QuerySet[Case]"]
+CaseClosedHook = Callable[..., None]
+ProviderBinder = Callable[["AbstractBaseUser", str], None]
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.follow_up_scheduler: FollowUpScheduler | None = None
+        self.case_sections: dict[str, tuple[CaseSection, Any]] = {}
+        self.case_filters: dict[str, CaseFilter] = {}
+        self.history_sources: list[HistorySource] = []
+        self.case_closed: list[CaseClosedHook] = []
+        self.provider_binder: ProviderBinder | None = None
+
+
+registry = _Registry()
+
+
+def register_follow_up_scheduler(scheduler: FollowUpScheduler) -> None:
+    registry.follow_up_scheduler = scheduler
+
+
+def register_case_section(name: str, section: CaseSection, *, empty: Any) -> None:
+    """`section(case)` fills key `name` of the case detail; `empty` when no app provides it."""
+    registry.case_sections[name] = (section, empty)
+
+
+def register_case_filter(name: str, case_filter: CaseFilter) -> None:
+    registry.case_filters[name] = case_filter
+
+
+def register_history_source(source: HistorySource) -> None:
+    registry.history_sources.append(source)
+
+
+def register_case_closed(hook: CaseClosedHook) -> None:
+    """`hook(*, actor, case, reason)` runs inside the transaction that closes the case."""
+    if hook not in registry.case_closed:
+        registry.case_closed.append(hook)
+
+
+def register_provider_binder(binder: ProviderBinder) -> None:
+    registry.provider_binder = binder

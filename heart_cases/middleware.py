@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the caller's X-Request-ID if sane) for logs and the access log."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 before reading a body over the limit (API.md: 1 MiB)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+        if length > settings.HEART_MAX_BODY_BYTES:
+            return JsonResponse(
+                {"detail": f"The body is over {settings.HEART_MAX_BODY_BYTES} bytes."}, status=413
+            )
+        return self.get_response(request)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    # Behind a proxy, settings would name the trusted header; directly, REMOTE_ADDR is the truth.
+    return request.META.get("REMOTE_ADDR") or None

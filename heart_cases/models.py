@@ -1,0 +1,335 @@
+"""The core domain: neighbors, field responses, cases, and the access log.
+
+Every model that holds a neighbor's care keeps its history (django-simple-history). Writes go
+through `services.py`, which sets the acting user and the reason on each history row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+
+class Program(models.TextChoices):
+    CCD = "CCD", "Crisis Call Diversion"
+    CRT = "CRT", "Community Response Team"
+    COR = "COR", "Co-Response"
+
+
+# The program's published table of eligible call types (DESIGN.md).
+ELIGIBLE_CALL_TYPES: dict[str, tuple[str, ...]] = {
+    Program.CCD: ("Mental health crisis", "Suicide threat"),
+    Program.CRT: (
+        "Nonviolent mental health crisis",
+        "Suicide threat",
+        "Trespass",
+        "Intoxicated person",
+        "Lost person (assist)",
+        "Panhandling / nuisance",
+        "Indecency / lewdness",
+        "Prostitution",
+        "Nonurgent and urgent welfare check",
+        "Verbal disturbance",
+    ),
+    Program.COR: (
+        "Mental health crisis – violent / weapon",
+        "Attempted suicide",
+        "Trespass with weapon",
+        "Intoxicated person w/ weapon",
+        "Custody issue (assist)",
+        "Panhandling / nuisance w/ weapon",
+        "Indecency / lewdness w/ weapon",
+        "Prostitution w/ weapon",
+        "Physical disturbance",
+        "Disturbance w/ weapon",
+        "Harassment w/ weapon",
+        "Threat w/ weapon",
+        "Reckless activity",
+        "Abuse",
+        "Harassment",
+        "Threat",
+        "Domestic violence",
+        "Domestic violence w/ weapon",
+        "Drugs",
+        "Involuntary commitment",
+    ),
+}
+
+
+class Need(models.TextChoices):
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    SUBSTANCE_USE = "substance_use", "Substance use"
+    HOUSING = "housing", "Housing"
+    FOOD = "food", "Food"
+    MEDICAL = "medical", "Medical"
+    BENEFITS = "benefits", "Benefits"
+    TRANSPORTATION = "transportation", "Transportation"
+    LEGAL = "legal", "Legal"
+    FAMILY = "family", "Family"
+    OTHER = "other", "Other"
+
+
+class Disposition(models.TextChoices):
+    RESOLVED_ON_SCENE = "resolved_on_scene", "Resolved on scene"
+    TRANSPORTED = "transported", "Transported"
+    REFERRED = "referred", "Referred"
+    DECLINED_SERVICES = "declined_services", "Declined services"
+    POLICE_REQUESTED = "police_requested", "Police requested"
+    OTHER = "other", "Other"
+
+
+class Neighbor(models.Model):
+    """A person the program served. Never merged destructively: duplicates are linked."""
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    alias = models.CharField(max_length=100, blank=True)
+    # Case-, accent- and whitespace-folded names, for matching (services.name_key).
+    first_name_key = models.CharField(max_length=100, blank=True, editable=False)
+    last_name_key = models.CharField(max_length=100, blank=True, editable=False)
+    alias_key = models.CharField(max_length=100, blank=True, editable=False)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = PhoneNumberField(blank=True, help_text="Primary phone, E.164.")
+    language = models.CharField(max_length=16, default="en")
+    unsheltered = models.BooleanField(default=False)
+    gender = models.CharField(max_length=40, blank=True)
+    race = models.CharField(max_length=80, blank=True)
+    ethnicity = models.CharField(max_length=80, blank=True)
+    # Set when a supervisor links this record to another as the same person. The link keeps
+    # both records and their histories; undoing it clears this field.
+    linked_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="linked_records"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["last_name_key", "first_name_key", "date_of_birth"],
+                name="neighbor_name_dob",
+            ),
+            models.Index(fields=["alias_key"], name="neighbor_alias"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(linked_to=F("id")), name="neighbor_not_linked_to_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        if full and self.alias:
+            return f"{full} ({self.alias})"
+        return full or self.alias or f"Neighbor #{self.pk}"
+
+
+class NeighborPhone(models.Model):
+    """Every phone number a neighbor was reached at or gave, in E.164; matching looks here."""
+
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="phones")
+    number = PhoneNumberField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["neighbor", "number"], name="neighbor_phone_unique"),
+        ]
+        indexes = [models.Index(fields=["number"], name="neighbor_phone_number")]
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class PossibleDuplicate(models.Model):
+    """Two neighbor records alike enough that a supervisor should decide if they are one person."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        LINKED = "linked", "Linked"
+        DISMISSED = "dismissed", "Not the same person"
+
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["neighbor", "other"], name="possible_duplicate_unique"),
+            models.CheckConstraint(
+                condition=Q(neighbor__lt=F("other")), name="possible_duplicate_ordered_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.neighbor_id} ~ {self.other_id}: {self.reason}"
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        CONNECTED_TO_CARE = "connected_to_care", "Connected to care"
+        FOLLOW_UP_DECLINED = "follow_up_declined", "Follow-up declined"
+        UNABLE_TO_REACH = "unable_to_reach", "Unable to reach"
+        MOVED_AWAY = "moved_away", "Moved away"
+        OTHER = "other", "Other"
+
+    number = models.CharField(max_length=32, unique=True)
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    previous_case = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_cases"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            # Intake attaches to the open case; two open cases for one record would split work.
+            models.UniqueConstraint(
+                fields=["neighbor"], condition=Q(status="open"), name="one_open_case_per_neighbor"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="open", closed_at__isnull=True, outcome="")
+                    | (Q(status="closed", closed_at__isnull=False) & ~Q(outcome=""))
+                ),
+                name="case_closed_has_outcome_and_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "opened_at"], name="case_status_opened")]
+        permissions = [
+            ("assign_case", "Can assign a case to a pair"),
+            ("view_metrics", "Can see aggregate, de-identified metrics"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseNumber(models.Model):
+    """Hands out case numbers without a lock: each case takes the next id of this table."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
+class FieldResponse(models.Model):
+    """One CCD, CRT or COR encounter, as posted by a responder or the CAD integration."""
+
+    incident_number = models.CharField(max_length=64)
+    unit = models.CharField(max_length=64)
+    program = models.CharField(max_length=3, choices=Program.choices)
+    call_type = models.CharField(max_length=100)
+    responded_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="field_responses")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="field_responses")
+    needs = models.JSONField(default=list, blank=True)
+    disposition = models.CharField(max_length=32, choices=Disposition.choices, blank=True)
+    follow_up_consent = models.BooleanField()
+    responder_felt_safe = models.BooleanField(null=True, blank=True)
+    narrative = models.TextField(blank=True)
+    # SHA-256 of the canonical request body: a repeat post is the same only if this matches.
+    body_fingerprint = models.CharField(max_length=64)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident_number", "unit"], name="field_response_incident_unit_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["responded_at"], name="field_response_responded")]
+        permissions = [("record_field_response", "Can post field responses")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_number}/{self.unit}"
+
+
+class StaffProfile(models.Model):
+    """What the program needs to know of a staff member beyond the login: languages spoken."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    languages = models.JSONField(default=list, blank=True)
+    is_service_account = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.user} ({', '.join(self.languages)})"
+
+
+class AccessLog(models.Model):
+    """Append-only: who read which neighbor's data, when, from where. PostgreSQL refuses
+    UPDATE and DELETE on this table (migration 0002)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        LIST = "list", "Listed"
+        EXPORT = "export", "Exported"
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=40)
+    object_ids = models.JSONField(default=list)
+    case_id = models.BigIntegerField(null=True, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.ALLOWED)
+    client_address = models.GenericIPAddressField(null=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "at"], name="access_log_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"

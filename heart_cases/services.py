@@ -1,0 +1,521 @@
+"""Business operations of the core domain. Each write runs in one transaction, records history
+with its actor and reason, and lets the other apps take part through `hooks`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .actors import stamp
+from .hooks import FollowUpRef, registry
+from .models import (
+    AccessLog,
+    Case,
+    CaseNumber,
+    FieldResponse,
+    Neighbor,
+    NeighborPhone,
+    PossibleDuplicate,
+)
+
+
+class IntakeConflict(Exception):
+    """The same (incident_number, unit) was posted before with a different body."""
+
+
+class TransitionError(Exception):
+    """The operation is not allowed in the object's current state (HTTP 409)."""
+
+
+def name_key(value: str) -> str:
+    """Fold case, accents and whitespace: 'José  De la Cruz' and 'jose delacruz' agree."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(without_marks.casefold().split())
+
+
+@dataclass(frozen=True)
+class NeighborInput:
+    first_name: str = ""
+    last_name: str = ""
+    alias: str = ""
+    date_of_birth: date | None = None
+    phone: str = ""  # E.164, already parsed
+    language: str = ""
+    unsheltered: bool | None = None
+    gender: str = ""
+    race: str = ""
+    ethnicity: str = ""
+
+
+@dataclass(frozen=True)
+class FieldResponseInput:
+    incident_number: str
+    unit: str
+    program: str
+    call_type: str
+    responded_at: datetime
+    follow_up_consent: bool
+    neighbor: NeighborInput
+    cleared_at: datetime | None = None
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    needs: tuple[str, ...] = ()
+    disposition: str = ""
+    responder_felt_safe: bool | None = None
+    narrative: str = ""
+
+    def fingerprint(self) -> str:
+        """A hash of the body as parsed, so that formatting differences do not count."""
+
+        def default(value: Any) -> str:
+            if isinstance(value, datetime):
+                return value.astimezone(UTC).isoformat()
+            if isinstance(value, date | Decimal):
+                return str(value)
+            raise TypeError(type(value).__name__)
+
+        canonical = json.dumps(
+            _as_dict(self), sort_keys=True, default=default, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _as_dict(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _as_dict(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_as_dict(item) for item in value]
+    return value
+
+
+@dataclass
+class IntakeResult:
+    field_response: FieldResponse
+    case: Case
+    case_created: bool
+    neighbor: Neighbor
+    neighbor_matched: bool
+    follow_up: FollowUpRef | None
+    replayed: bool = False
+    possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+
+
+def field_response_record(*, actor: AbstractBaseUser, data: FieldResponseInput) -> IntakeResult:
+    """Record a field response: match the neighbor, attach to or open a case, create the
+    follow-up, all in one transaction. Idempotent on (incident_number, unit)."""
+    fingerprint = data.fingerprint()
+    existing = _field_response_by_key(data)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        return _record_new(actor=actor, data=data, fingerprint=fingerprint)
+    except IntegrityError:
+        # A concurrent post of the same (incident_number, unit) committed first.
+        existing = _field_response_by_key(data)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+
+
+def _field_response_by_key(data: FieldResponseInput) -> FieldResponse | None:
+    return (
+        FieldResponse.objects.select_related("case", "neighbor")
+        .filter(incident_number=data.incident_number, unit=data.unit)
+        .first()
+    )
+
+
+def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
+    if existing.body_fingerprint != fingerprint:
+        raise IntakeConflict(
+            f"Field response {existing.incident_number} from unit {existing.unit} was already "
+            "recorded with a different body."
+        )
+    first_of_case = existing.case.field_responses.order_by("id").values_list("id", flat=True)[:1]
+    first_of_neighbor = existing.neighbor.field_responses.order_by("id").values_list(
+        "id", flat=True
+    )[:1]
+    scheduler = registry.follow_up_scheduler
+    return IntakeResult(
+        field_response=existing,
+        case=existing.case,
+        case_created=list(first_of_case) == [existing.id],
+        neighbor=existing.neighbor,
+        neighbor_matched=list(first_of_neighbor) != [existing.id],
+        follow_up=scheduler.for_field_response(field_response=existing) if scheduler else None,
+        replayed=True,
+    )
+
+
+@transaction.atomic
+def _record_new(
+    *, actor: AbstractBaseUser, data: FieldResponseInput, fingerprint: str
+) -> IntakeResult:
+    reason = f"Field response {data.incident_number} from {data.unit}"
+    _lock_match_keys(data.neighbor)
+    neighbor, matched, duplicates = neighbor_match_or_create(
+        actor=actor, data=data.neighbor, reason=reason
+    )
+    # Serialise intakes for one neighbor record, whichever key they matched it by.
+    Neighbor.objects.select_for_update().filter(pk=neighbor.pk).first()
+
+    case = Case.objects.filter(neighbor=neighbor, status=Case.Status.OPEN).first()
+    case_created = case is None
+    if case is None:
+        case = case_open(actor=actor, neighbor=neighbor, opened_at=timezone.now(), reason=reason)
+
+    field_response = stamp(
+        FieldResponse(
+            incident_number=data.incident_number,
+            unit=data.unit,
+            program=data.program,
+            call_type=data.call_type,
+            responded_at=data.responded_at,
+            cleared_at=data.cleared_at,
+            address=data.address,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            neighbor=neighbor,
+            case=case,
+            needs=list(data.needs),
+            disposition=data.disposition,
+            follow_up_consent=data.follow_up_consent,
+            responder_felt_safe=data.responder_felt_safe,
+            narrative=data.narrative,
+            body_fingerprint=fingerprint,
+            recorded_by=actor,
+        ),
+        actor=actor,
+        reason=reason,
+    )
+    field_response.save()
+
+    follow_up: FollowUpRef | None = None
+    if not data.follow_up_consent:
+        if case_created:
+            case = case_close(
+                actor=actor,
+                case=case,
+                outcome=Case.Outcome.FOLLOW_UP_DECLINED,
+                note=f"No consent to a follow-up at {data.incident_number} ({data.unit}).",
+            )
+    elif registry.follow_up_scheduler is not None:
+        follow_up = registry.follow_up_scheduler.schedule(
+            actor=actor, case=case, field_response=field_response
+        )
+    return IntakeResult(
+        field_response=field_response,
+        case=case,
+        case_created=case_created,
+        neighbor=neighbor,
+        neighbor_matched=matched,
+        follow_up=follow_up,
+        possible_duplicates=duplicates,
+    )
+
+
+def follow_up_deadline(responded_at: datetime) -> datetime:
+    return responded_at + timedelta(hours=settings.HEART_FOLLOW_UP_HOURS)
+
+
+def _match_keys(data: NeighborInput) -> list[str]:
+    keys = []
+    if data.phone:
+        keys.append(f"phone:{data.phone}")
+    if data.first_name and data.last_name and data.date_of_birth:
+        keys.append(
+            f"name:{name_key(data.first_name)}|{name_key(data.last_name)}|{data.date_of_birth}"
+        )
+    return sorted(keys)
+
+
+def _lock_match_keys(data: NeighborInput) -> None:
+    """Two intakes that could match the same person wait for each other, so the second one
+    finds the neighbor the first created instead of creating a twin. Sorted to avoid
+    deadlocks. SQLite serialises writers already (transaction_mode IMMEDIATE)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in _match_keys(data):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _root(neighbor: Neighbor) -> Neighbor:
+    """The record a linked duplicate points to (links are one level deep; see neighbor_link)."""
+    return neighbor.linked_to if neighbor.linked_to_id else neighbor  # type: ignore[return-value]
+
+
+def neighbor_match_or_create(
+    *, actor: AbstractBaseUser, data: NeighborInput, reason: str
+) -> tuple[Neighbor, bool, list[PossibleDuplicate]]:
+    """Find the neighbor by the same E.164 phone, or the same first name, last name and date
+    of birth; else create one and keep weaker likenesses as possible duplicates."""
+    by_phone = None
+    if data.phone:
+        phone_row = (
+            NeighborPhone.objects.select_related("neighbor__linked_to")
+            .filter(number=data.phone)
+            .order_by("neighbor_id")
+            .first()
+        )
+        by_phone = _root(phone_row.neighbor) if phone_row else None
+    by_name = None
+    if data.first_name and data.last_name and data.date_of_birth:
+        name_match = (
+            Neighbor.objects.select_related("linked_to")
+            .filter(
+                first_name_key=name_key(data.first_name),
+                last_name_key=name_key(data.last_name),
+                date_of_birth=data.date_of_birth,
+            )
+            .order_by("id")
+            .first()
+        )
+        by_name = _root(name_match) if name_match else None
+
+    matched = by_phone or by_name
+    if matched is not None:
+        duplicates = []
+        if by_phone and by_name and by_phone.pk != by_name.pk:
+            duplicates.append(
+                _possible_duplicate(
+                    actor=actor,
+                    a=by_phone,
+                    b=by_name,
+                    why="same phone as one record, same name and date of birth as the other",
+                )
+            )
+        _neighbor_update_from_intake(actor=actor, neighbor=matched, data=data, reason=reason)
+        return matched, True, [d for d in duplicates if d is not None]
+
+    neighbor = stamp(
+        Neighbor(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            alias=data.alias,
+            first_name_key=name_key(data.first_name),
+            last_name_key=name_key(data.last_name),
+            alias_key=name_key(data.alias),
+            date_of_birth=data.date_of_birth,
+            phone=data.phone,
+            language=data.language or "en",
+            unsheltered=bool(data.unsheltered),
+            gender=data.gender,
+            race=data.race,
+            ethnicity=data.ethnicity,
+        ),
+        actor=actor,
+        reason=reason,
+    )
+    neighbor.save()
+    if data.phone:
+        stamp(
+            NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason
+        ).save()
+    return neighbor, False, _record_likenesses(actor=actor, neighbor=neighbor)
+
+
+def _neighbor_update_from_intake(
+    *, actor: AbstractBaseUser, neighbor: Neighbor, data: NeighborInput, reason: str
+) -> None:
+    """Fill in what the record lacked and take the newest language and shelter status; never
+    overwrite a name or date of birth a navigator may have corrected."""
+    changed = []
+    for name in ("first_name", "last_name", "alias", "gender", "race", "ethnicity"):
+        if getattr(data, name) and not getattr(neighbor, name):
+            setattr(neighbor, name, getattr(data, name))
+            changed.append(name)
+    if data.date_of_birth and neighbor.date_of_birth is None:
+        neighbor.date_of_birth = data.date_of_birth
+        changed.append("date_of_birth")
+    if data.language and data.language != neighbor.language:
+        neighbor.language = data.language
+        changed.append("language")
+    if data.unsheltered is not None and data.unsheltered != neighbor.unsheltered:
+        neighbor.unsheltered = data.unsheltered
+        changed.append("unsheltered")
+    if data.phone and not neighbor.phone:
+        neighbor.phone = data.phone
+        changed.append("phone")
+    if changed:
+        neighbor.first_name_key = name_key(neighbor.first_name)
+        neighbor.last_name_key = name_key(neighbor.last_name)
+        neighbor.alias_key = name_key(neighbor.alias)
+        stamp(neighbor, actor=actor, reason=reason).save()
+    if data.phone and not neighbor.phones.filter(number=data.phone).exists():
+        stamp(
+            NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason
+        ).save()
+
+
+_LIKENESS_LIMIT = 10
+
+
+def _record_likenesses(*, actor: AbstractBaseUser, neighbor: Neighbor) -> list[PossibleDuplicate]:
+    """Weaker likenesses than a match: same name with another or no date of birth; same last
+    name and date of birth; same alias."""
+    likeness: list[tuple[Q, str]] = []
+    if neighbor.first_name_key and neighbor.last_name_key:
+        likeness.append(
+            (
+                Q(first_name_key=neighbor.first_name_key, last_name_key=neighbor.last_name_key),
+                "same first and last name",
+            )
+        )
+    if neighbor.last_name_key and neighbor.date_of_birth:
+        likeness.append(
+            (
+                Q(last_name_key=neighbor.last_name_key, date_of_birth=neighbor.date_of_birth),
+                "same last name and date of birth",
+            )
+        )
+    if neighbor.alias_key:
+        likeness.append((Q(alias_key=neighbor.alias_key), "same alias"))
+    found: list[PossibleDuplicate] = []
+    for condition, why in likeness:
+        others = (
+            Neighbor.objects.filter(condition)
+            .exclude(pk=neighbor.pk)
+            .order_by("id")
+            .values_list("id", flat=True)[:_LIKENESS_LIMIT]
+        )
+        for other_id in others:
+            duplicate = _possible_duplicate(
+                actor=actor, a=neighbor, b=Neighbor(pk=other_id), why=why
+            )
+            if duplicate is not None:
+                found.append(duplicate)
+    return found
+
+
+def _possible_duplicate(
+    *, actor: AbstractBaseUser, a: Neighbor, b: Neighbor, why: str
+) -> PossibleDuplicate | None:
+    low, high = sorted([a.pk, b.pk])
+    if PossibleDuplicate.objects.filter(neighbor_id=low, other_id=high).exists():
+        return None
+    duplicate = stamp(
+        PossibleDuplicate(neighbor_id=low, other_id=high, reason=why),
+        actor=actor,
+        reason=f"Possible duplicate: {why}",
+    )
+    duplicate.save()
+    return duplicate
+
+
+def case_number_next(opened_at: datetime) -> str:
+    counter = CaseNumber.objects.create()
+    year = timezone.localtime(opened_at).year
+    return f"HC-{year}-{counter.pk:06d}"
+
+
+def case_open(
+    *, actor: AbstractBaseUser, neighbor: Neighbor, opened_at: datetime, reason: str
+) -> Case:
+    previous = (
+        Case.objects.filter(neighbor=neighbor, status=Case.Status.CLOSED)
+        .order_by("-closed_at")
+        .first()
+    )
+    case = stamp(
+        Case(
+            number=case_number_next(opened_at),
+            neighbor=neighbor,
+            opened_at=opened_at,
+            previous_case=previous,
+        ),
+        actor=actor,
+        reason=reason,
+    )
+    case.save()
+    return case
+
+
+@transaction.atomic
+def case_close(*, actor: AbstractBaseUser, case: Case, outcome: str, note: str = "") -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status != Case.Status.OPEN:
+        raise TransitionError(f"Case {case.number} is already closed.")
+    if outcome not in Case.Outcome.values:
+        raise ValueError(f"Unknown outcome {outcome!r}.")
+    case.status = Case.Status.CLOSED
+    case.outcome = outcome
+    case.outcome_note = note
+    case.closed_at = timezone.now()
+    label = Case.Outcome(outcome).label
+    stamp(case, actor=actor, reason=f"Closed: {label}. {note}".strip()).save()
+    for hook in registry.case_closed:
+        hook(actor=actor, case=case, reason=f"Case {case.number} closed: {label}")
+    return case
+
+
+@transaction.atomic
+def neighbor_link(
+    *, actor: AbstractBaseUser, neighbor: Neighbor, into: Neighbor, reason: str
+) -> Neighbor:
+    """Link `neighbor` (and any records already linked to it) into `into` as one person.
+    Nothing is deleted: each record keeps its history, and neighbor_unlink undoes this."""
+    into = _root(Neighbor.objects.select_related("linked_to").get(pk=into.pk))
+    neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.pk)
+    if neighbor.pk == into.pk:
+        raise TransitionError("A neighbor record cannot be linked to itself.")
+    why = f"Linked to neighbor #{into.pk} as the same person: {reason}".strip()
+    for record in [neighbor, *Neighbor.objects.filter(linked_to=neighbor)]:
+        record.linked_to = into
+        stamp(record, actor=actor, reason=why).save()
+    low, high = sorted([neighbor.pk, into.pk])
+    for duplicate in PossibleDuplicate.objects.filter(neighbor_id=low, other_id=high):
+        duplicate.status = PossibleDuplicate.Status.LINKED
+        duplicate.resolved_at = timezone.now()
+        duplicate.resolved_by = actor  # type: ignore[assignment]
+        stamp(duplicate, actor=actor, reason=why).save()
+    return neighbor
+
+
+@transaction.atomic
+def neighbor_unlink(*, actor: AbstractBaseUser, neighbor: Neighbor, reason: str) -> Neighbor:
+    neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.pk)
+    if neighbor.linked_to_id is None:
+        raise TransitionError("This neighbor record is not linked to another.")
+    previous = neighbor.linked_to_id
+    neighbor.linked_to = None
+    stamp(neighbor, actor=actor, reason=f"Unlinked from neighbor #{previous}: {reason}").save()
+    return neighbor
+
+
+def access_log_write(
+    *,
+    user: AbstractBaseUser | None,
+    action: str,
+    object_type: str,
+    object_ids: list[int],
+    case_id: int | None = None,
+    denied: bool = False,
+    client_address: str | None = None,
+    request_id: str = "",
+    path: str = "",
+) -> AccessLog:
+    return AccessLog.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_ids=object_ids,
+        case_id=case_id,
+        outcome=AccessLog.Outcome.DENIED if denied else AccessLog.Outcome.ALLOWED,
+        client_address=client_address,
+        request_id=request_id[:64],
+        path=path[:300],
+    )

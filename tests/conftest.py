@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from heart_cases.roles import ensure_role_groups
+from heart_cases.staff import staff_create_or_update
+from referrals.models import Provider
+
+ROLES = ["responder", "clinician", "peer", "supervisor", "provider", "analyst"]
+
+
+@pytest.fixture
+def roles(db: Any) -> None:
+    ensure_role_groups()
+
+
+@pytest.fixture
+def make_staff(roles: None) -> Callable[..., tuple[AbstractBaseUser, str]]:
+    """Create a staff member of a role; returns (user, API token)."""
+
+    def make(username: str, role: str, **kwargs: Any) -> tuple[AbstractBaseUser, str]:
+        if role == "provider" and "provider_slug" not in kwargs:
+            Provider.objects.get_or_create(slug="casa", defaults={"name": "Casa"})
+            kwargs["provider_slug"] = "casa"
+        kwargs.setdefault("languages", ["en"])
+        result = staff_create_or_update(username=username, role=role, **kwargs)
+        return result.user, result.token
+
+    return make
+
+
+def token_client(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def responder(make_staff: Callable[..., Any]) -> tuple[AbstractBaseUser, APIClient]:
+    user, token = make_staff("cad", "responder", service_account=True)
+    return user, token_client(token)
+
+
+@pytest.fixture
+def supervisor(make_staff: Callable[..., Any]) -> tuple[AbstractBaseUser, APIClient]:
+    user, token = make_staff("dana", "supervisor")
+    return user, token_client(token)
+
+
+@pytest.fixture
+def clients_by_role(make_staff: Callable[..., Any]) -> dict[str, APIClient]:
+    clients = {role: token_client(make_staff(f"{role}-user", role)[1]) for role in ROLES}
+    clients["anonymous"] = APIClient()
+    return clients
+
+
+# One fixed, recent encounter time for the whole run, so that the same body is the same body.
+RESPONDED_AT = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+
+
+def field_response_body(**overrides: Any) -> dict[str, Any]:
+    responded = RESPONDED_AT
+    body: dict[str, Any] = {
+        "incident_number": "D2026-0012345",
+        "unit": "CRT-3",
+        "program": "CRT",
+        "call_type": "Nonviolent mental health crisis",
+        "responded_at": responded.isoformat(),
+        "cleared_at": (responded + timedelta(hours=1)).isoformat(),
+        "location": {
+            "address": "101 City Hall Plaza, Durham, NC",
+            "latitude": 35.994,
+            "longitude": -78.899,
+        },
+        "neighbor": {
+            "first_name": "Ana",
+            "last_name": "Diaz",
+            "alias": "",
+            "date_of_birth": "1988-04-02",
+            "phone": "+1 919 555 0142",
+            "language": "es",
+            "unsheltered": False,
+        },
+        "needs": ["mental_health", "housing"],
+        "disposition": "resolved_on_scene",
+        "follow_up_consent": True,
+        "responder_felt_safe": True,
+        "narrative": "free text",
+    }
+    for key, value in overrides.items():
+        if key == "neighbor" and isinstance(value, dict):
+            body["neighbor"] = {**body["neighbor"], **value}
+        else:
+            body[key] = value
+    return copy.deepcopy(body)
+
+
+@pytest.fixture
+def body() -> Callable[..., dict[str, Any]]:
+    return field_response_body
