@@ -54,6 +54,16 @@ class Pagination(CursorPagination):
     max_page_size = 200
     ordering = "-id"
 
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return min(int(raw), self.max_page_size)
+
 
 def require_perms(*perms: str) -> type[BasePermission]:
     """A DRF permission: the user holds every named Django permission (403 otherwise)."""
