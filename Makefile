@@ -29,6 +29,7 @@ browser-deps:
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	DJANGO_DEBUG=true $(BIN)/mypy heart_cases navigation referrals
 
 format: install
 	$(BIN)/ruff format .

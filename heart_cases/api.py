@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .actors import acting_user
 from .api_common import (
     AwareDateTimeField,
     Conflict,
@@ -35,8 +36,10 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _FUTURE_SLACK = dt.timedelta(minutes=15)
 
 
-def log_access(request: Request, *, action: str, object_type: str, ids: list[int], **extra: Any):
-    return services.access_log_write(
+def log_access(
+    request: Request, *, action: str, object_type: str, ids: list[int], **extra: Any
+) -> None:
+    services.access_log_write(
         user=request.user,
         action=action,
         object_type=object_type,
@@ -237,7 +240,9 @@ class FieldResponseCreateApi(APIView):
         serializer = FieldResponseInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            result = services.field_response_record(actor=request.user, data=serializer.to_input())
+            result = services.field_response_record(
+                actor=acting_user(request), data=serializer.to_input()
+            )
         except services.IntakeConflict as exc:
             raise Conflict(str(exc)) from exc
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
@@ -397,7 +402,7 @@ class CaseCloseApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             case = services.case_close(
-                actor=request.user,
+                actor=acting_user(request),
                 case=case,
                 outcome=data.validated_data["outcome"],
                 note=data.validated_data.get("note", ""),

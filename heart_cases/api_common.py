@@ -104,7 +104,7 @@ def _is_naive_text(value: str) -> bool:
 
 
 class ErrorSerializer(serializers.Serializer):
-    errors = serializers.DictField()
+    errors = serializers.DictField()  # type: ignore[assignment]  # the API's name for it
 
 
 class DetailSerializer(serializers.Serializer):

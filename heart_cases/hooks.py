@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
     from .models import Case, FieldResponse
@@ -29,7 +29,7 @@ class FollowUpRef:
 
 class FollowUpScheduler(Protocol):
     def schedule(
-        self, *, actor: AbstractBaseUser, case: Case, field_response: FieldResponse
+        self, *, actor: User, case: Case, field_response: FieldResponse
     ) -> FollowUpRef | None: ...
 
     def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None: ...
@@ -46,7 +46,7 @@ class HistorySource:
 CaseSection = Callable[["Case"], Any]
 CaseFilter = Callable[["QuerySet[Case]", str], "QuerySet[Case]"]
 CaseClosedHook = Callable[..., None]
-ProviderBinder = Callable[["AbstractBaseUser", str], None]
+ProviderBinder = Callable[["User", str], None]
 
 
 class _Registry:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(models.TextChoices):
@@ -75,12 +75,12 @@ def ensure_role_groups() -> None:
         group.permissions.set(wanted)
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
+def role_of(user: User | AnonymousUser) -> str | None:
     if not user.is_authenticated:
         return None
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
-    names = {g.name for g in user.groups.all()}  # type: ignore[union-attr]
+    names = {g.name for g in user.groups.all()}
     for role in Role:
         if role.value in names:
             return role.value

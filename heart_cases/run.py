@@ -170,7 +170,7 @@ def main() -> None:
     while True:
         for child in children:
             if child.poll() is not None:
-                print(f"A process stopped ({' '.join(map(str, child.args[:4]))}); stopping all.")
+                print(f"A process stopped (exit {child.returncode}); stopping all.")
                 stop()
         time.sleep(1)
 

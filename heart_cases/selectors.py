@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -18,17 +18,17 @@ from .models import Case, FieldResponse, Neighbor, NeighborPhone
 VIEW_CASE = "heart_cases.view_case"
 
 
-def can_view_cases(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_view_cases(user: User | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.has_perm(VIEW_CASE))
 
 
-def cases_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
+def cases_visible_to(user: User | AnonymousUser) -> QuerySet[Case]:
     if not can_view_cases(user):
         return Case.objects.none()
     return Case.objects.select_related("neighbor")
 
 
-def case_get_for_user(*, user: AbstractBaseUser | AnonymousUser, case_id: int | str) -> Case:
+def case_get_for_user(*, user: User | AnonymousUser, case_id: int | str) -> Case:
     """The case, or Http404 if it does not exist or the user may not see it (never say which)."""
     try:
         pk = int(case_id)
@@ -42,7 +42,7 @@ def case_get_for_user(*, user: AbstractBaseUser | AnonymousUser, case_id: int | 
 
 def case_list(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     status: str | None = None,
     neighbor_id: int | None = None,
     pair_id: int | None = None,
@@ -195,7 +195,7 @@ def _entries(source: HistorySource, case: Case) -> list[dict[str, Any]]:
             changes: dict[str, list[Any]] = {}
             for name in fields:
                 new = getattr(row, name, None)
-                old = getattr(previous, name, None) if previous is not None else None
+                old: Any = getattr(previous, name, None) if previous is not None else None
                 if previous is None and new in (None, "", [], {}):
                     continue
                 if previous is None or old != new:

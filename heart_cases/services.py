@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -113,7 +113,7 @@ class IntakeResult:
     possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
 
 
-def field_response_record(*, actor: AbstractBaseUser, data: FieldResponseInput) -> IntakeResult:
+def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeResult:
     """Record a field response: match the neighbor, attach to or open a case, create the
     follow-up, all in one transaction. Idempotent on (incident_number, unit)."""
     fingerprint = data.fingerprint()
@@ -161,9 +161,7 @@ def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
 
 
 @transaction.atomic
-def _record_new(
-    *, actor: AbstractBaseUser, data: FieldResponseInput, fingerprint: str
-) -> IntakeResult:
+def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
     reason = f"Field response {data.incident_number} from {data.unit}"
     _lock_match_keys(data.neighbor)
     neighbor, matched, duplicates = neighbor_match_or_create(
@@ -259,7 +257,7 @@ def _root(neighbor: Neighbor) -> Neighbor:
 
 
 def neighbor_match_or_create(
-    *, actor: AbstractBaseUser, data: NeighborInput, reason: str
+    *, actor: User, data: NeighborInput, reason: str
 ) -> tuple[Neighbor, bool, list[PossibleDuplicate]]:
     """Find the neighbor by the same E.164 phone, or the same first name, last name and date
     of birth; else create one and keep weaker likenesses as possible duplicates."""
@@ -329,7 +327,7 @@ def neighbor_match_or_create(
 
 
 def _neighbor_update_from_intake(
-    *, actor: AbstractBaseUser, neighbor: Neighbor, data: NeighborInput, reason: str
+    *, actor: User, neighbor: Neighbor, data: NeighborInput, reason: str
 ) -> None:
     """Fill in what the record lacked and take the newest language and shelter status; never
     overwrite a name or date of birth a navigator may have corrected."""
@@ -364,7 +362,7 @@ def _neighbor_update_from_intake(
 _LIKENESS_LIMIT = 10
 
 
-def _record_likenesses(*, actor: AbstractBaseUser, neighbor: Neighbor) -> list[PossibleDuplicate]:
+def _record_likenesses(*, actor: User, neighbor: Neighbor) -> list[PossibleDuplicate]:
     """Weaker likenesses than a match: same name with another or no date of birth; same last
     name and date of birth; same alias."""
     likeness: list[tuple[Q, str]] = []
@@ -402,7 +400,7 @@ def _record_likenesses(*, actor: AbstractBaseUser, neighbor: Neighbor) -> list[P
 
 
 def _possible_duplicate(
-    *, actor: AbstractBaseUser, a: Neighbor, b: Neighbor, why: str
+    *, actor: User, a: Neighbor, b: Neighbor, why: str
 ) -> PossibleDuplicate | None:
     low, high = sorted([a.pk, b.pk])
     if PossibleDuplicate.objects.filter(neighbor_id=low, other_id=high).exists():
@@ -422,9 +420,7 @@ def case_number_next(opened_at: datetime) -> str:
     return f"HC-{year}-{counter.pk:06d}"
 
 
-def case_open(
-    *, actor: AbstractBaseUser, neighbor: Neighbor, opened_at: datetime, reason: str
-) -> Case:
+def case_open(*, actor: User, neighbor: Neighbor, opened_at: datetime, reason: str) -> Case:
     previous = (
         Case.objects.filter(neighbor=neighbor, status=Case.Status.CLOSED)
         .order_by("-closed_at")
@@ -445,7 +441,7 @@ def case_open(
 
 
 @transaction.atomic
-def case_close(*, actor: AbstractBaseUser, case: Case, outcome: str, note: str = "") -> Case:
+def case_close(*, actor: User, case: Case, outcome: str, note: str = "") -> Case:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != Case.Status.OPEN:
         raise TransitionError(f"Case {case.number} is already closed.")
@@ -463,9 +459,7 @@ def case_close(*, actor: AbstractBaseUser, case: Case, outcome: str, note: str =
 
 
 @transaction.atomic
-def neighbor_link(
-    *, actor: AbstractBaseUser, neighbor: Neighbor, into: Neighbor, reason: str
-) -> Neighbor:
+def neighbor_link(*, actor: User, neighbor: Neighbor, into: Neighbor, reason: str) -> Neighbor:
     """Link `neighbor` (and any records already linked to it) into `into` as one person.
     Nothing is deleted: each record keeps its history, and neighbor_unlink undoes this."""
     into = _root(Neighbor.objects.select_related("linked_to").get(pk=into.pk))
@@ -486,7 +480,7 @@ def neighbor_link(
 
 
 @transaction.atomic
-def neighbor_unlink(*, actor: AbstractBaseUser, neighbor: Neighbor, reason: str) -> Neighbor:
+def neighbor_unlink(*, actor: User, neighbor: Neighbor, reason: str) -> Neighbor:
     neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.pk)
     if neighbor.linked_to_id is None:
         raise TransitionError("This neighbor record is not linked to another.")
@@ -498,7 +492,7 @@ def neighbor_unlink(*, actor: AbstractBaseUser, neighbor: Neighbor, reason: str)
 
 def access_log_write(
     *,
-    user: AbstractBaseUser | None,
+    user: User | AnonymousUser | None,
     action: str,
     object_type: str,
     object_ids: list[int],
@@ -509,7 +503,7 @@ def access_log_write(
     path: str = "",
 ) -> AccessLog:
     return AccessLog.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
+        user=user if isinstance(user, User) else None,
         action=action,
         object_type=object_type,
         object_ids=object_ids,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from knox.models import AuthToken
 
@@ -22,7 +22,7 @@ class StaffError(ValueError):
 
 @dataclass
 class StaffResult:
-    user: AbstractBaseUser
+    user: User
     created: bool
     token: str
 

@@ -12,20 +12,25 @@ from .middleware import client_address
 
 @login_required
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
-    common = {
-        "user": request.user,
-        "action": "view",
-        "object_type": "case",
-        "client_address": client_address(request),
-        "request_id": getattr(request, "request_id", ""),
-        "path": request.path,
-    }
+    def log(ids: list[int], *, case_id: int | None = None, denied: bool = False) -> None:
+        services.access_log_write(
+            user=request.user,
+            action="view",
+            object_type="case",
+            object_ids=ids,
+            case_id=case_id,
+            denied=denied,
+            client_address=client_address(request),
+            request_id=getattr(request, "request_id", ""),
+            path=request.path,
+        )
+
     try:
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
     except Http404:
-        services.access_log_write(object_ids=[case_id], denied=True, **common)
+        log([case_id], denied=True)
         raise
-    services.access_log_write(object_ids=[case.pk], case_id=case.pk, **common)
+    log([case.pk], case_id=case.pk)
     detail = selectors.case_detail(case)
     return render(
         request,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from heart_cases.models import Case
@@ -12,7 +12,7 @@ from heart_cases.models import Case
 from .models import FollowUpTask, Pair, PairAssignment
 
 
-def person_json(user: AbstractBaseUser) -> dict[str, Any]:
+def person_json(user: User) -> dict[str, Any]:
     full = user.get_full_name() if hasattr(user, "get_full_name") else ""
     return {"id": user.pk, "username": user.get_username(), "name": full or user.get_username()}
 
@@ -48,7 +48,7 @@ def case_follow_ups(case: Case) -> list[dict[str, Any]]:
     return [follow_up_json(t) for t in FollowUpTask.objects.filter(case=case).order_by("id")]
 
 
-def pairs_of_user(user: AbstractBaseUser) -> QuerySet[Pair]:
+def pairs_of_user(user: User) -> QuerySet[Pair]:
     return Pair.objects.filter(Q(clinician=user) | Q(peer=user), active=True)
 
 
@@ -61,7 +61,7 @@ def cases_of_pair(queryset: QuerySet[Case], pair_id: str) -> QuerySet[Case]:
 HOME_CASE_LIMIT = 200
 
 
-def open_cases_for_home(user: AbstractBaseUser) -> list[dict[str, Any]]:
+def open_cases_for_home(user: User) -> list[dict[str, Any]]:
     """Open cases the person works: their pairs' cases; everything for who sees all tasks.
 
     One query whatever the number of cases (the page must stay fast with a year of history).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,9 +14,7 @@ from heart_cases.services import follow_up_deadline
 from .models import FollowUpTask, Pair, PairAssignment
 
 
-def follow_up_schedule(
-    *, actor: AbstractBaseUser, case: Case, field_response: FieldResponse
-) -> FollowUpTask:
+def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse) -> FollowUpTask:
     """The 48-hour follow-up for a field response: a row with its deadline, swept by beat
     (DESIGN.md: never a 48-hour Celery countdown). One per consented field response, so each
     encounter's clock is kept and counted."""
@@ -36,7 +34,7 @@ def follow_up_schedule(
     return task
 
 
-def tasks_cancel_for_closed_case(*, actor: AbstractBaseUser, case: Case, reason: str) -> None:
+def tasks_cancel_for_closed_case(*, actor: User, case: Case, reason: str) -> None:
     now = timezone.now()
     for task in FollowUpTask.objects.select_for_update().filter(
         case=case, status=FollowUpTask.Status.PENDING
@@ -50,7 +48,7 @@ class FollowUpScheduler:
     """Registered with heart_cases.hooks so intake can create follow-ups without importing us."""
 
     def schedule(
-        self, *, actor: AbstractBaseUser, case: Case, field_response: FieldResponse
+        self, *, actor: User, case: Case, field_response: FieldResponse
     ) -> FollowUpRef | None:
         task = follow_up_schedule(actor=actor, case=case, field_response=field_response)
         return FollowUpRef(id=task.pk, deadline=task.deadline, work_by=task.work_by)
@@ -69,9 +67,7 @@ class FollowUpScheduler:
 
 
 @transaction.atomic
-def pair_create(
-    *, actor: AbstractBaseUser, clinician: AbstractBaseUser, peer: AbstractBaseUser
-) -> Pair:
+def pair_create(*, actor: User, clinician: User, peer: User) -> Pair:
     existing = Pair.objects.filter(clinician=clinician, peer=peer, active=True).first()
     if existing is not None:
         return existing
@@ -81,7 +77,7 @@ def pair_create(
 
 
 @transaction.atomic
-def pair_assign(*, actor: AbstractBaseUser, case: Case, pair: Pair, reason: str) -> PairAssignment:
+def pair_assign(*, actor: User, case: Case, pair: Pair, reason: str) -> PairAssignment:
     """Make `pair` the owner of the case and of its pending tasks; the earlier assignment ends
     (kept in history, and for continuity when the neighbor returns)."""
     now = timezone.now()

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from heart_cases import services as case_services
+from heart_cases.actors import acting_user
 from heart_cases.middleware import client_address
 from heart_cases.roles import role_of
 
@@ -16,7 +17,7 @@ from . import selectors
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The first page after login: the person's open cases (a supervisor's: every open case)."""
-    cases = selectors.open_cases_for_home(request.user)
+    cases = selectors.open_cases_for_home(acting_user(request))
     ids = [case["id"] for case in cases]
     if ids:
         case_services.access_log_write(

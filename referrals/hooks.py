@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
 from heart_cases import hooks
@@ -11,7 +11,7 @@ from heart_cases.actors import stamp
 from .models import Provider, ProviderMembership
 
 
-def bind_staff_to_provider(user: AbstractBaseUser, slug: str) -> None:
+def bind_staff_to_provider(user: User, slug: str) -> None:
     provider = Provider.objects.filter(slug=slug).first()
     if provider is None:
         known = ", ".join(Provider.objects.order_by("slug").values_list("slug", flat=True))
