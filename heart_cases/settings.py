@@ -194,6 +194,8 @@ CACHES = {
 }
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where links in emails point (the web UI's public address).
+HEART_BASE_URL = env_str("HEART_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "heart-navigation@localhost")
 
 REST_FRAMEWORK = {
@@ -236,6 +238,9 @@ REST_KNOX = {
 
 # The care-navigation follow-up clock (DESIGN.md): encounter time plus this many hours.
 HEART_FOLLOW_UP_HOURS = env_int("HEART_FOLLOW_UP_HOURS", 48)
+# Holidays for business days and service hours (the `holidays` package's codes).
+HEART_HOLIDAY_COUNTRY = env_str("HEART_HOLIDAY_COUNTRY", "US")
+HEART_HOLIDAY_SUBDIV = env_str("HEART_HOLIDAY_SUBDIV", "NC")
 PHONENUMBER_DEFAULT_REGION = env_str("HEART_PHONE_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 

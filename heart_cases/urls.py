@@ -13,10 +13,13 @@ api_v1 = [
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<int:case_id>/history/", api.CaseHistoryApi.as_view(), name="case-history"),
     path("cases/<int:case_id>/close/", api.CaseCloseApi.as_view(), name="case-close"),
+    path("", include("navigation.api_urls")),
+    path("", include("referrals.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("navigation.urls")),
+    path("", include("referrals.urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="heart_cases/login.html"),

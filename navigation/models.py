@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from heart_cases.models import Case, FieldResponse
@@ -101,3 +101,115 @@ class FollowUpTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class Notice(models.Model):
+    """One effect that must happen once: 'remind the pair about task 12', 'escalate task 12',
+    'chase referral 7'. The unique constraint makes a second sweep, a second beat or a
+    redelivered message harmless: whoever inserts the row does the work."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Case assigned"
+        REMINDER = "reminder", "Follow-up due soon"
+        MISSED = "missed", "Follow-up missed"
+        REFERRAL_SENT = "referral_sent", "New referral"
+        REFERRAL_UPDATE = "referral_update", "Referral update"
+        REFERRAL_CHASED = "referral_chased", "Referral not acknowledged"
+        REFERRAL_EXPIRED = "referral_expired", "Referral expired"
+        CLOSE_PROMPT = "close_prompt", "Ready to close"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject_key = models.CharField(max_length=80, help_text="What it is about, e.g. task:12.")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, help_text="The person or system task.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject_key"], name="notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_key}"
+
+
+class Notification(models.Model):
+    """A notice as one person receives it: in the app (badge and list) and by email."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    language = models.CharField(max_length=16, default="en")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "recipient"], name="notification_once_per_recipient"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.title}"
+
+
+class ServiceSchedule(models.Model):
+    """When a program works: weekly windows, whether holidays are worked, its time zone.
+    One schedule per program is active; switching is a change of data, not of code."""
+
+    program = models.CharField(max_length=8, default="CN")
+    name = models.CharField(max_length=80)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    works_holidays = models.BooleanField(default=False)
+    active = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program"], condition=Q(active=True), name="one_active_schedule"
+            ),
+            models.UniqueConstraint(fields=["program", "name"], name="schedule_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.name}{' (active)' if self.active else ''}"
+
+
+class ServiceWindow(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    schedule = models.ForeignKey(ServiceSchedule, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(opens__lt=F("closes")), name="window_opens_first"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"

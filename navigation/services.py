@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -11,27 +13,53 @@ from heart_cases.hooks import FollowUpRef
 from heart_cases.models import Case, FieldResponse
 from heart_cases.services import follow_up_deadline
 
+from . import hours
 from .models import FollowUpTask, Pair, PairAssignment
+
+
+def task_create(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    deadline: datetime,
+    reason: str,
+    field_response: FieldResponse | None = None,
+    pair: Pair | None = None,
+) -> FollowUpTask:
+    """A task on the case's pair's list. Its work-by time is the last moment inside service
+    hours at or before its deadline; it goes to the case's current pair if there is one."""
+    if pair is None:
+        current = PairAssignment.objects.filter(case=case, ended_at__isnull=True).first()
+        pair = current.pair if current else None
+    task = stamp(
+        FollowUpTask(
+            case=case,
+            field_response=field_response,
+            kind=kind,
+            deadline=deadline,
+            work_by=hours.work_by(deadline, hours.active_hours()),
+            pair=pair,
+        ),
+        actor=actor,
+        reason=reason,
+    )
+    task.save()
+    return task
 
 
 def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse) -> FollowUpTask:
     """The 48-hour follow-up for a field response: a row with its deadline, swept by beat
     (DESIGN.md: never a 48-hour Celery countdown). One per consented field response, so each
     encounter's clock is kept and counted."""
-    deadline = follow_up_deadline(field_response.responded_at)
-    task = stamp(
-        FollowUpTask(
-            case=case,
-            field_response=field_response,
-            kind=FollowUpTask.Kind.FOLLOW_UP,
-            deadline=deadline,
-            work_by=deadline,
-        ),
+    return task_create(
         actor=actor,
+        case=case,
+        kind=FollowUpTask.Kind.FOLLOW_UP,
+        deadline=follow_up_deadline(field_response.responded_at),
+        field_response=field_response,
         reason=f"48-hour follow-up for {field_response}",
     )
-    task.save()
-    return task
 
 
 def tasks_cancel_for_closed_case(*, actor: User, case: Case, reason: str) -> None:

@@ -1,0 +1,116 @@
+"""Service-hours arithmetic: the work-by time of a task, and 'N service hours later'.
+
+The schedule is data (ServiceSchedule): the pilot's Mon–Fri 09:00–19:00 without holidays, or
+the expanded every day 07:00–19:00 with holidays; switching is a change of the active row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from heart_cases.calendar import is_holiday
+
+from .models import ServiceSchedule
+
+# How far to look for a window before giving up (a schedule with no windows at all).
+_HORIZON_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Hours:
+    zone: ZoneInfo
+    works_holidays: bool
+    windows: dict[int, list[tuple[time, time]]]  # weekday -> [(opens, closes)], sorted
+
+    def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        if not self.works_holidays and is_holiday(day):
+            return []
+        return [
+            (
+                datetime.combine(day, opens, tzinfo=self.zone),
+                datetime.combine(day, closes, tzinfo=self.zone),
+            )
+            for opens, closes in self.windows.get(day.weekday(), [])
+        ]
+
+    def windows_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
+        day = moment.astimezone(self.zone).date()
+        for offset in range(_HORIZON_DAYS):
+            for opens, closes in self.day_windows(day + timedelta(days=offset)):
+                if closes > moment:
+                    yield max(opens, moment), closes
+
+    def windows_before(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
+        day = moment.astimezone(self.zone).date()
+        for offset in range(_HORIZON_DAYS):
+            for opens, closes in reversed(self.day_windows(day - timedelta(days=offset))):
+                if opens <= moment:
+                    yield opens, min(closes, moment)
+
+
+def active_hours(program: str = "CN") -> Hours:
+    schedule = (
+        ServiceSchedule.objects.filter(program=program, active=True)
+        .prefetch_related("windows")
+        .first()
+    )
+    if schedule is None:
+        # No schedule configured: treat every moment as working time rather than lose work.
+        every_day = {day: [(time(0, 0), time(23, 59, 59, 999999))] for day in range(7)}
+        return Hours(zone=ZoneInfo("America/New_York"), works_holidays=True, windows=every_day)
+    windows: dict[int, list[tuple[time, time]]] = {}
+    for window in schedule.windows.all():
+        windows.setdefault(window.weekday, []).append((window.opens, window.closes))
+    for day_windows in windows.values():
+        day_windows.sort()
+    return Hours(
+        zone=ZoneInfo(schedule.time_zone),
+        works_holidays=schedule.works_holidays,
+        windows=windows,
+    )
+
+
+def work_by(deadline: datetime, hours: Hours) -> datetime:
+    """The last moment inside service hours at or before the deadline (the deadline itself
+    when no window precedes it within the horizon)."""
+    for _opens, closes in hours.windows_before(deadline):
+        return closes
+    return deadline
+
+
+def add_service_hours(start: datetime, amount: timedelta, hours: Hours) -> datetime:
+    """The moment when `amount` of service time has passed after `start`."""
+    remaining = amount
+    for opens, closes in hours.windows_from(start):
+        span = closes - opens
+        if span >= remaining:
+            return opens + remaining
+        remaining -= span
+    return start + amount
+
+
+def next_window_start(moment: datetime, hours: Hours) -> datetime:
+    for opens, _closes in hours.windows_from(moment):
+        return opens
+    return moment
+
+
+def window_end(moment: datetime, hours: Hours) -> datetime:
+    """The end of the window `moment` falls in (or of the next one)."""
+    for _opens, closes in hours.windows_from(moment):
+        return closes
+    return moment
+
+
+def service_time_between(start: datetime, end: datetime, hours: Hours) -> timedelta:
+    total = timedelta(0)
+    if end <= start:
+        return total
+    for opens, closes in hours.windows_from(start):
+        if opens >= end:
+            break
+        total += min(closes, end) - opens
+    return total
