@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Tests run on PostgreSQL and Redis at their standard local ports unless told otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/heart
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# Database 15: test messages never reach the queue `make run` (database 0) works from.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test lint format browser-deps bench deploy-check
 
@@ -29,13 +30,19 @@ browser-deps:
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	DJANGO_DEBUG=true $(BIN)/mypy heart_cases navigation referrals
+	DJANGO_DEBUG=true $(BIN)/mypy heart_cases navigation referrals metrics
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install browser-deps lint
+# Django's deployment checklist, with the settings production uses, warnings included.
+deploy-check: install
+	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DJANGO_DEBUG=false DJANGO_SECURE_SSL_REDIRECT=true DJANGO_ALLOWED_HOSTS=heart.example.org \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test: install browser-deps lint deploy-check
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-test-only-not-a-secret}" \

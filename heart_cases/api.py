@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -26,10 +26,11 @@ from .api_common import (
     DetailSerializer,
     ErrorSerializer,
     Pagination,
+    page_schema,
     require_perms,
 )
 from .middleware import client_address
-from .models import ELIGIBLE_CALL_TYPES, Case, Disposition, Need, Program
+from .models import ELIGIBLE_CALL_TYPES, Case, CaseNumber, Disposition, Need, Program
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # A clock on a tablet may run a little ahead; an encounter further in the future is a mistake.
@@ -295,26 +296,11 @@ class CaseListQuery(serializers.Serializer):
 class CaseListApi(APIView):
     permission_classes = [IsAuthenticated, require_perms(_STAFF)]
 
-    @extend_schema(
+    @page_schema(
         operation_id="cases_list",
-        parameters=[
-            CaseListQuery,
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("page_size", int, required=False),
-        ],
-        responses={
-            200: inline_serializer(
-                "CasePage",
-                {
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": CaseSummaryOutput(many=True),
-                },
-            ),
-            400: ErrorSerializer,
-            401: DetailSerializer,
-            403: DetailSerializer,
-        },
+        name="CasePage",
+        item=CaseSummaryOutput(many=True),
+        query=CaseListQuery,
     )
     def get(self, request: Request) -> Response:
         query = CaseListQuery(data=request.query_params)
@@ -331,10 +317,95 @@ class CaseListApi(APIView):
         return paginator.get_paginated_response([case_summary_json(c) for c in page])
 
 
+class NeighborOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    alias = serializers.CharField()
+    date_of_birth = serializers.DateField(allow_null=True)
+    phone = serializers.CharField()
+    phones = serializers.ListField(child=serializers.CharField())
+    language = serializers.CharField()
+    unsheltered = serializers.BooleanField()
+    gender = serializers.CharField()
+    race = serializers.CharField()
+    ethnicity = serializers.CharField()
+    linked_to = serializers.IntegerField(allow_null=True)
+
+
+class StaffMemberOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PairOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    clinician = StaffMemberOutput()
+    peer = StaffMemberOutput()
+
+
+class ResponseLocationOutput(serializers.Serializer):
+    address = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+
+
+class FieldResponseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident_number = serializers.CharField()
+    unit = serializers.CharField()
+    program = serializers.ChoiceField(choices=Program.choices)
+    call_type = serializers.CharField()
+    responded_at = serializers.DateTimeField()
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    location = ResponseLocationOutput()
+    needs = serializers.ListField(child=serializers.CharField())
+    disposition = serializers.CharField()
+    follow_up_consent = serializers.BooleanField()
+    responder_felt_safe = serializers.BooleanField(allow_null=True)
+    narrative = serializers.CharField()
+
+
+class FollowUpOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    deadline = serializers.DateTimeField()
+    work_by = serializers.DateTimeField()
+    pair = serializers.IntegerField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CaseRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+
+
+class CaseDetailOutput(serializers.Serializer):
+    """GET /api/v1/cases/{id}/ (API.md). `referrals` items are described by the referrals
+    API (GET /api/v1/referrals/{id}/)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    outcome = serializers.ChoiceField(choices=Case.Outcome.choices, allow_null=True)
+    outcome_note = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    previous_case = CaseRefOutput(allow_null=True)
+    neighbor = NeighborOutput()
+    pair = PairOutput(allow_null=True)
+    field_responses = FieldResponseOutput(many=True)
+    follow_ups = FollowUpOutput(many=True)
+    referrals = serializers.ListField(child=serializers.DictField())
+
+
 class CaseDetailApi(APIView):
     @extend_schema(
         operation_id="cases_retrieve",
-        responses={200: serializers.JSONField(), 401: DetailSerializer, 404: DetailSerializer},
+        responses={200: CaseDetailOutput, 401: DetailSerializer, 404: DetailSerializer},
     )
     def get(self, request: Request, case_id: int) -> Response:
         case = _case_for(request, case_id)
@@ -388,7 +459,7 @@ class CaseCloseApi(APIView):
         operation_id="cases_close",
         request=CaseCloseInput,
         responses={
-            200: serializers.JSONField(),
+            200: CaseDetailOutput,
             400: ErrorSerializer,
             401: DetailSerializer,
             403: DetailSerializer,
@@ -426,3 +497,68 @@ def _case_for(request: Request, case_id: int) -> Case:
             denied=True,
         )
         raise
+
+
+class BareRowApi(APIView):
+    """Benchmark baseline (HEART_BENCH_ENDPOINTS only): the same authentication, permission,
+    JSON parsing and transaction as intake, creating one bare row. Intake throughput is
+    reported as a ratio of this."""
+
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.record_field_response")]
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        serializer = BareRowInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = CaseNumber.objects.create()
+        return Response({"id": row.pk}, status=status.HTTP_201_CREATED)
+
+
+class BareRowInput(serializers.Serializer):
+    incident_number = serializers.CharField(max_length=64)
+
+
+class AccessLogQuery(serializers.Serializer):
+    case = serializers.IntegerField(required=False, min_value=1)
+    user = serializers.IntegerField(required=False, min_value=1)
+
+
+class AccessLogEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True)
+    user_id = serializers.IntegerField(allow_null=True)
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_ids = serializers.ListField(child=serializers.IntegerField())
+    case = serializers.IntegerField(allow_null=True)
+    outcome = serializers.CharField()
+    client_address = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField()
+    path = serializers.CharField()
+
+
+class AccessLogPagination(Pagination):
+    ordering = ("-at", "-id")
+
+
+class AccessLogApi(APIView):
+    """Supervisors review who read neighbors' data, by case and by person."""
+
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.view_accesslog")]
+
+    @page_schema(
+        operation_id="access_log_list",
+        name="AccessLogPage",
+        item=AccessLogEntryOutput(many=True),
+        query=AccessLogQuery,
+    )
+    def get(self, request: Request) -> Response:
+        query = AccessLogQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entries = selectors.access_log_for_review(
+            case_id=query.validated_data.get("case"), user_id=query.validated_data.get("user")
+        )
+        paginator = AccessLogPagination()
+        page: list[Any] = paginator.paginate_queryset(entries, request, view=self) or []
+        return paginator.get_paginated_response([selectors.access_log_json(e) for e in page])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
@@ -14,11 +17,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+logger = logging.getLogger(__name__)
+
 
 class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "The database is unavailable; nothing was recorded. Try again shortly."
+    default_code = "database_unavailable"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -31,6 +42,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """API.md's error shapes: 400 {"errors": {...}} naming every bad field; else {"detail"}."""
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The connection broke mid-request: the transaction rolled back, so nothing was
+        # half-written. Say so with a 503 the client can retry (an intake replay is safe).
+        logger.warning("Database unavailable during %s: %s", context.get("request"), exc)
+        exc = DatabaseUnavailable()
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -40,6 +56,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = "5"
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         if isinstance(detail, list):
@@ -52,7 +70,15 @@ class Pagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError(
+                {"cursor": ["Not a cursor this API gave out; follow `next` or `previous`."]}
+            ) from exc
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -101,6 +127,34 @@ def _is_naive_text(value: str) -> bool:
     except ValueError:
         return False
     return parsed is not None and parsed.tzinfo is None
+
+
+def page_schema(
+    *, operation_id: str, name: str, item: serializers.Serializer, query: type | None = None
+) -> Any:
+    """The OpenAPI description of a cursor-paginated list (API.md's list shape)."""
+    parameters: list[Any] = [query] if query is not None else []
+    parameters += [
+        OpenApiParameter("cursor", str, required=False),
+        OpenApiParameter("page_size", int, required=False, description="1 to 200"),
+    ]
+    return extend_schema(
+        operation_id=operation_id,
+        parameters=parameters,
+        responses={
+            200: inline_serializer(
+                name,
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": item,
+                },
+            ),
+            400: ErrorSerializer,
+            401: DetailSerializer,
+            403: DetailSerializer,
+        },
+    )
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -57,6 +57,7 @@ class _Registry:
         self.history_sources: list[HistorySource] = []
         self.case_closed: list[CaseClosedHook] = []
         self.provider_binder: ProviderBinder | None = None
+        self.case_page_context: list[Callable[..., dict[str, Any]]] = []
 
 
 registry = _Registry()
@@ -87,3 +88,9 @@ def register_case_closed(hook: CaseClosedHook) -> None:
 
 def register_provider_binder(binder: ProviderBinder) -> None:
     registry.provider_binder = binder
+
+
+def register_case_page_context(provider: Callable[..., dict[str, Any]]) -> None:
+    """`provider(*, case, user)` adds entries to the case page's template context."""
+    if provider not in registry.case_page_context:
+        registry.case_page_context.append(provider)

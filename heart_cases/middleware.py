@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -43,5 +44,33 @@ class BodySizeLimitMiddleware:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    # Behind a proxy, settings would name the trusted header; directly, REMOTE_ADDR is the truth.
+    """The real client address. Directly, REMOTE_ADDR; behind HEART_TRUSTED_PROXY_COUNT
+    proxies, the address the outermost trusted proxy saw (X-Forwarded-For read from the
+    right, so a client cannot forge it by sending the header itself)."""
+    proxies = settings.HEART_TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+class DatabaseUnavailableMiddleware:
+    """Pages answer 503 (retry later) rather than 500 when the database connection is lost."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return HttpResponse(
+                "The database is unavailable right now; nothing was saved. Try again shortly.",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+                headers={"Retry-After": "5"},
+            )
+        return None

@@ -41,7 +41,7 @@ _NAVIGATOR = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.RESPONDER: ["heart_cases.record_field_response"],
+    Role.RESPONDER: ["heart_cases.record_field_response", "referrals.view_provider"],
     Role.CLINICIAN: _NAVIGATOR,
     Role.PEER: _NAVIGATOR,
     Role.SUPERVISOR: [
@@ -54,8 +54,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "heart_cases.view_metrics",
         "navigation.view_all_tasks",
     ],
-    Role.PROVIDER: ["referrals.respond_referral"],
-    Role.ANALYST: ["heart_cases.view_metrics"],
+    # API.md: the provider directory is open to any staff role.
+    Role.PROVIDER: ["referrals.respond_referral", "referrals.view_provider"],
+    Role.ANALYST: ["heart_cases.view_metrics", "referrals.view_provider"],
     Role.ADMIN: [],  # admins are superusers
 }
 

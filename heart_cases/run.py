@@ -125,41 +125,33 @@ def main() -> None:
     subprocess.run([*manage, "seed_demo", "--if-empty"], env=env, check=True)
 
     celery = str(bin_dir / "celery")
-    children.append(
-        subprocess.Popen(
-            [
-                celery,
-                "-A",
-                "heart_cases",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-                "-n",
-                "heart@%h",
-            ],
-            env=env,
-        )
-    )
-    children.append(
-        subprocess.Popen(
-            [
-                celery,
-                "-A",
-                "heart_cases",
-                "beat",
-                "-l",
-                "info",
-                "-s",
-                str(VAR / "celerybeat-schedule"),
-            ],
-            env=env,
-        )
-    )
-    children.append(
-        subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"], env=env)
-    )
+    commands = {
+        "worker": [
+            celery,
+            "-A",
+            "heart_cases",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+            "-n",
+            "heart@%h",
+        ],
+        "beat": [
+            celery,
+            "-A",
+            "heart_cases",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(VAR / "celerybeat-schedule"),
+        ],
+        "web": [*manage, "runserver", f"{host}:{port}", "--noreload"],
+    }
+    supervised = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+    children.extend(supervised.values())
     print("\n" + "=" * 72)
     print(f"HEART Care Navigation: http://{host}:{port}/   (API docs: /api/docs/)")
     print("Demo logins, password 'heart-demo' for each:")
@@ -167,11 +159,23 @@ def main() -> None:
         print(f"  {username:<16} {what}")
     print("Ctrl-C stops web, worker, beat" + (" and Redis." if len(children) > 3 else "."))
     print("=" * 72 + "\n", flush=True)
+    # A supervisor, as production has one (systemd, a container runtime): a worker can exit
+    # when the broker drops its connection (a known kombu race); start it again rather than
+    # stop the whole system. Give up only when a process keeps dying.
+    exits: dict[str, list[float]] = {name: [] for name in commands}
     while True:
-        for child in children:
-            if child.poll() is not None:
-                print(f"A process stopped (exit {child.returncode}); stopping all.")
+        for name, child in list(supervised.items()):
+            if child.poll() is None:
+                continue
+            recent = [t for t in exits[name] if time.monotonic() - t < 60] + [time.monotonic()]
+            exits[name] = recent
+            if len(recent) > 5:
+                print(f"{name} exited {len(recent)} times in a minute; stopping everything.")
                 stop()
+            print(f"{name} exited (code {child.returncode}); starting it again.", flush=True)
+            children.remove(child)
+            supervised[name] = subprocess.Popen(commands[name], env=env)
+            children.append(supervised[name])
         time.sleep(1)
 
 

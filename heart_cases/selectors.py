@@ -155,6 +155,35 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _describe(model: Any, name: str, old: Any, new: Any) -> str:
+    """'status: Open → Closed' — the field's own words and its choices' labels."""
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return f"{name.replace('_', ' ')}: {_shown(old)} → {_shown(new)}"
+    label = str(field.verbose_name)
+    choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+    if field.is_relation:
+        target = field.related_model._meta.verbose_name if field.related_model else name
+        old = f"{target} #{old}" if old is not None else None
+        new = f"{target} #{new}" if new is not None else None
+
+    def labelled(value: Any) -> Any:
+        return choices.get(value, value) if isinstance(value, str | int) else value
+
+    return f"{label}: {_shown(labelled(old))} → {_shown(labelled(new))}"
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    return str(value)
+
+
 def _core_sources() -> list[HistorySource]:
     return [
         HistorySource(
@@ -204,6 +233,9 @@ def _entries(source: HistorySource, case: Case) -> list[dict[str, Any]]:
                         _plain(new),
                     ]
             user = row.history_user
+            described = [
+                _describe(row.instance_type, name, old, new) for name, (old, new) in changes.items()
+            ]
             entries.append(
                 {
                     "at": row.history_date,
@@ -213,6 +245,7 @@ def _entries(source: HistorySource, case: Case) -> list[dict[str, Any]]:
                     "action": _ACTIONS.get(row.history_type, row.history_type),
                     "reason": row.history_change_reason or "",
                     "changes": changes,
+                    "changes_text": described,
                 }
             )
             previous = row
@@ -226,3 +259,32 @@ def case_history(case: Case) -> list[dict[str, Any]]:
         entries.extend(_entries(source, case))
     entries.sort(key=lambda e: e["at"])
     return entries
+
+
+def access_log_for_review(*, case_id: int | None = None, user_id: int | None = None) -> Any:
+    """The access log, newest first, filtered by case and/or by the person who read."""
+    from .models import AccessLog
+
+    entries = AccessLog.objects.all()
+    if case_id is not None:
+        entries = entries.filter(case_id=case_id)
+    if user_id is not None:
+        entries = entries.filter(user_id=user_id)
+    return entries.select_related("user").order_by("-at", "-id")
+
+
+def access_log_json(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.pk,
+        "at": entry.at,
+        "user": entry.user.get_username() if entry.user else None,
+        "user_id": entry.user_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_ids": entry.object_ids,
+        "case": entry.case_id,
+        "outcome": entry.outcome,
+        "client_address": entry.client_address,
+        "request_id": entry.request_id,
+        "path": entry.path,
+    }

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "knox",
     "django_filters",
@@ -74,6 +76,8 @@ INSTALLED_APPS = [
     "heart_cases.apps.HeartCasesConfig",
     "navigation.apps.NavigationConfig",
     "referrals.apps.ReferralsConfig",
+    # Reporting reads every app's tables; nothing imports it.
+    "metrics.apps.MetricsConfig",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +93,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "heart_cases.middleware.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its own response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "heart_cases.urls"
@@ -105,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "navigation.context_processors.unread_notifications",
             ],
         },
     },
@@ -183,6 +197,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# Sweeps find due work in the database every minute (DESIGN.md: never long countdowns).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-follow-ups": {"task": "navigation.sweep_follow_ups", "schedule": 60.0},
+    "sweep-referrals": {"task": "referrals.sweep_referrals", "schedule": 60.0},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 CACHES = {
@@ -211,6 +230,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "heart_cases.api_common.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["heart_cases.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("HEART_API_RATE", "1200/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -224,6 +245,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "heart_cases.models.Case.Status",
+        "CaseOutcomeEnum": "heart_cases.models.Case.Outcome",
+        "NeedEnum": "heart_cases.models.Need",
+        "TaskKindEnum": "navigation.models.FollowUpTask.Kind",
+        "TaskStatusEnum": "navigation.models.FollowUpTask.Status",
+        "AttemptMethodEnum": "navigation.models.ContactAttempt.Method",
+        "AttemptOutcomeEnum": "navigation.models.ContactAttempt.Outcome",
+        "ReferralStatusEnum": "referrals.models.Referral.Status",
+        "ReferralBusinessStatusEnum": "referrals.models.Referral.BusinessStatus",
+        "ReasonCodeEnum": "referrals.models.ReasonCode",
+        "ConsentMethodEnum": "referrals.models.Consent.Method",
+    },
 }
 
 # API tokens (knox): hashed at rest and expiring. A person's token lasts HEART_TOKEN_TTL_HOURS;
@@ -241,19 +275,68 @@ HEART_FOLLOW_UP_HOURS = env_int("HEART_FOLLOW_UP_HOURS", 48)
 # Holidays for business days and service hours (the `holidays` package's codes).
 HEART_HOLIDAY_COUNTRY = env_str("HEART_HOLIDAY_COUNTRY", "US")
 HEART_HOLIDAY_SUBDIV = env_str("HEART_HOLIDAY_SUBDIV", "NC")
+# Contact attempts: retry a call this many service hours later; after this many failed calls
+# (or a wrong number) visit in person within HEART_VISIT_WITHIN_HOURS service hours; after
+# this many failed visits close the case as unable to reach.
+HEART_RETRY_AFTER_SERVICE_HOURS = env_int("HEART_RETRY_AFTER_SERVICE_HOURS", 4)
+HEART_MAX_CALL_ATTEMPTS = env_int("HEART_MAX_CALL_ATTEMPTS", 3)
+HEART_VISIT_WITHIN_HOURS = env_int("HEART_VISIT_WITHIN_HOURS", 10)
+HEART_MAX_VISIT_ATTEMPTS = env_int("HEART_MAX_VISIT_ATTEMPTS", 2)
+# How many follow-on sweep runs a full batch queues (about the number of workers).
+HEART_SWEEP_FANOUT = env_int("HEART_SWEEP_FANOUT", 2)
+# Benchmark-only endpoints (a bare-row baseline for `make bench`); never on in production.
+HEART_BENCH_ENDPOINTS = env_bool("HEART_BENCH_ENDPOINTS", False)
 PHONENUMBER_DEFAULT_REGION = env_str("HEART_PHONE_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
+# Staff sessions end after 30 minutes without a request (a laptop left open in a van).
+SESSION_COOKIE_AGE = env_int("HEART_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# Production terminates TLS in front of the app; it sets DJANGO_SECURE_SSL_REDIRECT=true (or
+# redirects at the proxy) and, behind a proxy, HEART_TRUSTED_PROXY_COUNT.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
+HEART_TRUSTED_PROXY_COUNT = env_int("HEART_TRUSTED_PROXY_COUNT", 0)
+if HEART_TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy: everything from this app, no inline script, no one frames us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Five failed logins from one client address lock it out for 30 minutes (django-axes).
+AXES_FAILURE_LIMIT = env_int("HEART_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HEART_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "heart_cases.middleware.client_address"
+AXES_LOCKOUT_TEMPLATE = "heart_cases/locked_out.html"
 
 TESTING = "pytest" in sys.modules
 

@@ -1,25 +1,32 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import api, health, views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("field-responses/", api.FieldResponseCreateApi.as_view(), name="field-responses"),
     path("cases/", api.CaseListApi.as_view(), name="cases"),
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<int:case_id>/history/", api.CaseHistoryApi.as_view(), name="case-history"),
     path("cases/<int:case_id>/close/", api.CaseCloseApi.as_view(), name="case-close"),
+    path("access-log/", api.AccessLogApi.as_view(), name="access-log"),
     path("", include("navigation.api_urls")),
     path("", include("referrals.api_urls")),
+    path("", include("metrics.api_urls")),
 ]
+
+if settings.HEART_BENCH_ENDPOINTS:
+    api_v1.append(path("bench/bare-row/", api.BareRowApi.as_view(), name="bench-bare-row"))
 
 urlpatterns = [
     path("", include("navigation.urls")),
     path("", include("referrals.urls")),
+    path("", include("metrics.urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="heart_cases/login.html"),
@@ -27,9 +34,11 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/<int:case_id>/", views.case_page, name="case"),
+    path("access-log/", views.access_log_page, name="access-log-page"),
     path("healthz", health.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from . import selectors, services
+from .hooks import registry
 from .middleware import client_address
 
 
@@ -31,9 +32,26 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         log([case_id], denied=True)
         raise
     log([case.pk], case_id=case.pk)
-    detail = selectors.case_detail(case)
+    context = {
+        "case": case,
+        "detail": selectors.case_detail(case),
+        "history": selectors.case_history(case),
+    }
+    for provider in registry.case_page_context:
+        context.update(provider(case=case, user=request.user))
+    return render(request, "heart_cases/case.html", context)
+
+
+@login_required
+def access_log_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("heart_cases.view_accesslog"):
+        raise Http404
+    filters: dict[str, int] = {}
+    for name in ("case", "user"):
+        raw = request.GET.get(name, "")
+        if raw.isdigit():
+            filters[f"{name}_id"] = int(raw)
+    entries = list(selectors.access_log_for_review(**filters)[:500])
     return render(
-        request,
-        "heart_cases/case.html",
-        {"case": case, "detail": detail, "history": selectors.case_history(case)},
+        request, "heart_cases/access_log.html", {"entries": entries, "filters": request.GET}
     )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import api
+
+urlpatterns = [
+    path("tasks/", api.TaskListApi.as_view(), name="tasks"),
+    path("tasks/<int:task_id>/attempts/", api.AttemptCreateApi.as_view(), name="task-attempts"),
+    path("cases/<int:case_id>/assign/", api.CaseAssignApi.as_view(), name="case-assign"),
+]

@@ -3,10 +3,25 @@ part of the case history."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.models import User
+
 from heart_cases import hooks
+from heart_cases.models import Case
 
 from . import selectors, services
-from .models import FollowUpTask, PairAssignment
+from .models import ContactAttempt, FollowUpTask, Pair, PairAssignment
+
+
+def case_page_context(*, case: Case, user: User) -> dict[str, Any]:
+    attempts = ContactAttempt.objects.filter(case=case).select_related("made_by")
+    pairs = (
+        Pair.objects.filter(active=True).select_related("clinician", "peer").order_by("id")
+        if user.has_perm("heart_cases.assign_case")
+        else Pair.objects.none()
+    )
+    return {"attempts": list(attempts.order_by("occurred_at", "id")), "pairs": list(pairs)}
 
 
 def register() -> None:
@@ -17,6 +32,13 @@ def register() -> None:
     hooks.register_case_section("follow_ups", selectors.case_follow_ups, empty=[])
     hooks.register_case_filter("pair", selectors.cases_of_pair)
     hooks.register_case_closed(services.tasks_cancel_for_closed_case)
+    hooks.register_case_page_context(case_page_context)
+    hooks.register_history_source(
+        hooks.HistorySource(
+            label=lambda row: f"contact attempt #{row.id}",
+            rows=lambda case: ContactAttempt.history.filter(case_id=case.pk),
+        )
+    )
     hooks.register_history_source(
         hooks.HistorySource(
             label=lambda row: f"{FollowUpTask.Kind(row.kind).label.lower()} #{row.id}",

@@ -87,8 +87,18 @@ class FollowUpTask(models.Model):
     pair = models.ForeignKey(
         Pair, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )
+    # When the task may be worked (a retry waits for its window; a follow-up is actionable
+    # at once).
+    due_at = models.DateTimeField(null=True, blank=True)
+    # The step an unsuccessful attempt scheduled after this one. A task with a next task is
+    # off the list: its obligation (the 48-hour deadline) stays, the next task is the action.
+    next_task = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="previous_task"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A missed task stays visible until resolved (a later contact, or the case closing).
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -96,6 +106,7 @@ class FollowUpTask(models.Model):
         indexes = [
             models.Index(fields=["status", "work_by"], name="task_status_work_by"),
             models.Index(fields=["pair", "status", "work_by"], name="task_pair_status_work_by"),
+            models.Index(fields=["status", "deadline"], name="task_status_deadline"),
         ]
         permissions = [("view_all_tasks", "Can see every pair's tasks")]
 
@@ -123,6 +134,9 @@ class Notice(models.Model):
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
     )
+    task = models.ForeignKey(
+        FollowUpTask, null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, help_text="The person or system task.")
 
@@ -148,6 +162,8 @@ class Notification(models.Model):
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the recipient should also get it by email; cleared when the email went out.
+    email_pending = models.BooleanField(default=False)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -158,6 +174,11 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(email_pending=True),
+                name="notification_email_pending",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,3 +234,59 @@ class ServiceWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class PairDutyWindow(models.Model):
+    """When a pair is on duty in a week. A pair without windows works the active service
+    hours."""
+
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="duty_windows")
+    weekday = models.PositiveSmallIntegerField(choices=ServiceWindow.Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(condition=Q(starts__lt=F("ends")), name="duty_starts_first"),
+        ]
+
+    def __str__(self) -> str:
+        day = self.get_weekday_display()
+        return f"pair {self.pair_id} {day} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class ContactAttempt(models.Model):
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone"
+        IN_PERSON = "in_person", "In person"
+        TEXT = "text", "Text message"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_VOICEMAIL = "left_voicemail", "Left voicemail"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        DECLINED = "declined", "Declined"
+
+    task = models.ForeignKey(FollowUpTask, on_delete=models.PROTECT, related_name="attempts")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contact_attempts")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    occurred_at = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_attempts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "occurred_at"], name="attempt_task_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()}: {self.get_outcome_display()}"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from heart_cases.actors import stamp
 from heart_cases.hooks import FollowUpRef
 from heart_cases.models import Case, FieldResponse
-from heart_cases.services import follow_up_deadline
+from heart_cases.queueing import enqueue_on_commit
+from heart_cases.services import TransitionError, case_close, follow_up_deadline
 
 from . import hours
-from .models import FollowUpTask, Pair, PairAssignment
+from .models import ContactAttempt, FollowUpTask, Notice, Pair, PairAssignment
 
 
 def task_create(
@@ -63,13 +67,22 @@ def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse
 
 
 def tasks_cancel_for_closed_case(*, actor: User, case: Case, reason: str) -> None:
+    """Closing a case cancels what is still pending and resolves what was missed."""
     now = timezone.now()
-    for task in FollowUpTask.objects.select_for_update().filter(
-        case=case, status=FollowUpTask.Status.PENDING
-    ):
-        task.status = FollowUpTask.Status.CANCELLED
-        task.completed_at = now
+    for task in FollowUpTask.objects.select_for_update().filter(open_task_q(), case=case):
+        if task.status == FollowUpTask.Status.PENDING:
+            task.status = FollowUpTask.Status.CANCELLED
+            task.completed_at = now
+        else:
+            task.resolved_at = now
         stamp(task, actor=actor, reason=reason).save()
+
+
+def open_task_q() -> Q:
+    """Tasks still owed: pending, or missed and not yet resolved."""
+    return Q(status=FollowUpTask.Status.PENDING) | Q(
+        status=FollowUpTask.Status.MISSED, resolved_at__isnull=True
+    )
 
 
 class FollowUpScheduler:
@@ -79,6 +92,10 @@ class FollowUpScheduler:
         self, *, actor: User, case: Case, field_response: FieldResponse
     ) -> FollowUpRef | None:
         task = follow_up_schedule(actor=actor, case=case, field_response=field_response)
+        if task.pair_id is None:
+            from .tasks import assign_case
+
+            enqueue_on_commit(assign_case, case.pk)
         return FollowUpRef(id=task.pk, deadline=task.deadline, work_by=task.work_by)
 
     def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None:
@@ -121,9 +138,335 @@ def pair_assign(*, actor: User, case: Case, pair: Pair, reason: str) -> PairAssi
         reason=reason,
     )
     assignment.save()
-    for task in FollowUpTask.objects.select_for_update().filter(
-        case=case, status=FollowUpTask.Status.PENDING
-    ):
+    for task in FollowUpTask.objects.select_for_update().filter(open_task_q(), case=case):
         task.pair = pair
         stamp(task, actor=actor, reason=reason).save()
     return assignment
+
+
+# --- pair assignment ---------------------------------------------------------------------
+
+
+def _pair_languages(pair: Pair) -> set[str]:
+    spoken: set[str] = set()
+    for person in (pair.clinician, pair.peer):
+        profile = getattr(person, "staff_profile", None)
+        spoken.update(getattr(profile, "languages", None) or ["en"])
+    return spoken
+
+
+def pair_hours(pair: Pair, service: hours.Hours) -> hours.Hours:
+    """The pair's weekly duty windows, or the service hours when it has none."""
+    windows: dict[int, list] = {}
+    for window in pair.duty_windows.all():
+        windows.setdefault(window.weekday, []).append((window.starts, window.ends))
+    if not windows:
+        return service
+    return hours.Hours(zone=service.zone, works_holidays=service.works_holidays, windows=windows)
+
+
+def _on_duty_between(pair: Pair, start: datetime, end: datetime, service: hours.Hours) -> bool:
+    for opens, _closes in pair_hours(pair, service).windows_from(start):
+        return opens <= end
+    return False
+
+
+def pair_loads() -> dict[int, int]:
+    """Open tasks per pair: the measure of capacity and of 'least loaded'."""
+    return dict(
+        FollowUpTask.objects.filter(open_task_q(), pair__isnull=False, next_task__isnull=True)
+        .values_list("pair_id")
+        .annotate(n=Count("id"))
+        .values_list("pair_id", "n")
+    )
+
+
+@dataclass(frozen=True)
+class AssignmentChoice:
+    pair: Pair
+    why: str
+
+
+def choose_pair(*, case: Case, now: datetime) -> AssignmentChoice | None:
+    """Pairs on duty before the task's work-by and under capacity; then a pair that speaks
+    the neighbor's language when one exists; then the pair that knew a returning neighbor;
+    then the least loaded, ties by id. The caller holds the pair locks."""
+    pairs = list(
+        Pair.objects.select_for_update(of=("self",))
+        .filter(active=True)
+        .select_related("clinician__staff_profile", "peer__staff_profile")
+        .prefetch_related("duty_windows")
+        .order_by("id")
+    )
+    if not pairs:
+        return None
+    loads = pair_loads()
+    service = hours.active_hours()
+    open_tasks = FollowUpTask.objects.filter(open_task_q(), case=case)
+    work_by = min((t.work_by for t in open_tasks), default=now + timedelta(days=2))
+    # A task whose work-by already passed (an encounter late on a Friday, say) goes to whoever
+    # is on duty next.
+    horizon = max(work_by, hours.window_end(now, service))
+    eligible = [
+        p
+        for p in pairs
+        if loads.get(p.pk, 0) < p.capacity and _on_duty_between(p, now, horizon, service)
+    ]
+    if not eligible:
+        return None
+    language = case.neighbor.language or "en"
+    why = []
+    if language != "en":
+        speakers = [p for p in eligible if language in _pair_languages(p)]
+        if speakers:
+            eligible = speakers
+            why.append(f"speaks {language}")
+    previous = (
+        PairAssignment.objects.filter(case__neighbor_id=case.neighbor_id)
+        .exclude(case=case)
+        .order_by("-assigned_at", "-id")
+        .values_list("pair_id", flat=True)
+        .first()
+    )
+    known = [p for p in eligible if p.pk == previous]
+    if known:
+        return AssignmentChoice(known[0], ", ".join([*why, "knew the neighbor"]))
+    chosen = min(eligible, key=lambda p: (loads.get(p.pk, 0), p.pk))
+    return AssignmentChoice(chosen, ", ".join([*why, "least loaded"]))
+
+
+@transaction.atomic
+def case_assign_auto(*, actor: User, case: Case) -> PairAssignment | None:
+    """Assign an open case that has no pair. Race-free: the pair rows are locked, so
+    concurrent assignments see each other's loads."""
+    case = Case.objects.select_for_update().select_related("neighbor").get(pk=case.pk)
+    if case.status != Case.Status.OPEN:
+        return None
+    current = PairAssignment.objects.filter(case=case, ended_at__isnull=True).first()
+    if current is not None:
+        return current
+    choice = choose_pair(case=case, now=timezone.now())
+    if choice is None:
+        return None  # no pair can take it now: it shows as unassigned and the sweep retries
+    assignment = pair_assign(
+        actor=actor, case=case, pair=choice.pair, reason=f"Assigned automatically: {choice.why}"
+    )
+    _notify_assignment(assignment, actor=actor)
+    return assignment
+
+
+@transaction.atomic
+def case_reassign(*, actor: User, case: Case, pair: Pair, reason: str) -> PairAssignment:
+    if case.status != Case.Status.OPEN:
+        raise TransitionError(f"Case {case.number} is closed.")
+    if not pair.active:
+        raise TransitionError(f"Pair {pair.pk} is not active.")
+    assignment = pair_assign(
+        actor=actor, case=case, pair=pair, reason=f"Reassigned by {actor.get_username()}: {reason}"
+    )
+    _notify_assignment(assignment, actor=actor)
+    return assignment
+
+
+def _notify_assignment(assignment: PairAssignment, *, actor: User) -> None:
+    from .notices import notice_send
+
+    pair = assignment.pair
+    notice_send(
+        kind=Notice.Kind.ASSIGNED,
+        subject_key=f"assignment:{assignment.pk}",
+        recipients=[pair.clinician, pair.peer],
+        context={"case": assignment.case, "neighbor": assignment.case.neighbor},
+        created_by=actor.get_username(),
+        case=assignment.case,
+        link="/tasks/",
+    )
+
+
+# --- contact attempts --------------------------------------------------------------------
+
+UNSUCCESSFUL = {
+    ContactAttempt.Outcome.NO_ANSWER,
+    ContactAttempt.Outcome.LEFT_VOICEMAIL,
+    ContactAttempt.Outcome.WRONG_NUMBER,
+}
+REMOTE_METHODS = {ContactAttempt.Method.PHONE, ContactAttempt.Method.TEXT}
+
+
+@dataclass
+class AttemptResult:
+    attempt: ContactAttempt
+    task: FollowUpTask
+    next_task: FollowUpTask | None
+    case_closed: bool
+
+
+def _chain_root(task: FollowUpTask) -> FollowUpTask:
+    root = task
+    seen = {task.pk}
+    while True:
+        previous = FollowUpTask.objects.filter(next_task=root).first()
+        if previous is None or previous.pk in seen:
+            return root
+        seen.add(previous.pk)
+        root = previous
+
+
+def can_work_task(user: User, task: FollowUpTask) -> bool:
+    if user.has_perm("navigation.view_all_tasks"):
+        return True
+    if not user.has_perm("navigation.add_contactattempt") or task.pair is None:
+        return False
+    return user.pk in (task.pair.clinician_id, task.pair.peer_id)
+
+
+@transaction.atomic
+def attempt_record(
+    *,
+    actor: User,
+    task: FollowUpTask,
+    method: str,
+    outcome: str,
+    occurred_at: datetime,
+    duration_minutes: int | None = None,
+    notes: str = "",
+) -> AttemptResult:
+    """Log a contact attempt and schedule what follows from its outcome (DESIGN.md):
+    reached completes the follow-up; no answer or voicemail retries at least 4 service hours
+    later; after 3 unsuccessful phone attempts, or a wrong number, a visit in person; a
+    decline closes the case. Too many failed visits close the case as unable to reach."""
+    task = (
+        FollowUpTask.objects.select_for_update(of=("self",))
+        .select_related("case", "pair")
+        .get(pk=task.pk)
+    )
+    if task.next_task_id is not None:
+        raise TransitionError("A later task replaced this one; log the attempt there.")
+    if not (
+        task.status == FollowUpTask.Status.PENDING
+        or (task.status == FollowUpTask.Status.MISSED and task.resolved_at is None)
+    ):
+        raise TransitionError(f"This task is {task.status}; nothing more can be logged on it.")
+    case = task.case
+    if case.status != Case.Status.OPEN:
+        raise TransitionError(f"Case {case.number} is closed.")
+    reason = (
+        f"{ContactAttempt.Method(method).label} attempt: {ContactAttempt.Outcome(outcome).label}"
+    )
+    attempt = stamp(
+        ContactAttempt(
+            task=task,
+            case=case,
+            method=method,
+            outcome=outcome,
+            occurred_at=occurred_at,
+            duration_minutes=duration_minutes,
+            notes=notes,
+            made_by=actor,
+        ),
+        actor=actor,
+        reason=reason,
+    )
+    attempt.save()
+
+    if outcome in (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED):
+        _complete_chain(actor=actor, task=task, at=occurred_at, reason=reason)
+        closed = False
+        if outcome == ContactAttempt.Outcome.DECLINED:
+            case_close(
+                actor=actor,
+                case=case,
+                outcome=Case.Outcome.FOLLOW_UP_DECLINED,
+                note="The neighbor declined follow-up when contacted.",
+            )
+            closed = True
+        task.refresh_from_db()
+        return AttemptResult(attempt, task, None, closed)
+
+    next_task = _next_step(actor=actor, task=task, attempt=attempt, reason=reason)
+    task.refresh_from_db()
+    return AttemptResult(attempt, task, next_task, next_task is None)
+
+
+def _complete_chain(*, actor: User, task: FollowUpTask, at: datetime, reason: str) -> None:
+    """A successful contact settles this task, every task before it in its chain, and every
+    other follow-up of the case opened before the contact (one call answers for every
+    encounter that preceded it)."""
+    now = timezone.now()
+    chain = FollowUpTask.objects.select_for_update().filter(
+        open_task_q(), case_id=task.case_id, created_at__lte=max(at, task.created_at)
+    )
+    for item in chain:
+        if item.status == FollowUpTask.Status.PENDING:
+            item.status = FollowUpTask.Status.DONE
+            item.completed_at = at
+        else:
+            item.resolved_at = now
+        stamp(item, actor=actor, reason=f"Contact made ({reason})").save()
+
+
+def _next_step(
+    *, actor: User, task: FollowUpTask, attempt: ContactAttempt, reason: str
+) -> FollowUpTask | None:
+    root = _chain_root(task)
+    chain_ids = _chain_ids(root)
+    failures = ContactAttempt.objects.filter(task_id__in=chain_ids, outcome__in=UNSUCCESSFUL)
+    remote_failures = failures.filter(method__in=REMOTE_METHODS).count()
+    visit_failures = failures.filter(method=ContactAttempt.Method.IN_PERSON).count()
+    service = hours.active_hours()
+    if visit_failures >= settings.HEART_MAX_VISIT_ATTEMPTS:
+        case_close(
+            actor=actor,
+            case=task.case,
+            outcome=Case.Outcome.UNABLE_TO_REACH,
+            note=(
+                f"Closed after {remote_failures} unsuccessful calls and {visit_failures} "
+                "unsuccessful visits."
+            ),
+        )
+        return None
+    go_in_person = (
+        attempt.outcome == ContactAttempt.Outcome.WRONG_NUMBER
+        or attempt.method == ContactAttempt.Method.IN_PERSON
+        or remote_failures >= settings.HEART_MAX_CALL_ATTEMPTS
+    )
+    if go_in_person:
+        kind = FollowUpTask.Kind.IN_PERSON_VISIT
+        due = hours.next_window_start(attempt.occurred_at, service)
+        deadline = hours.add_service_hours(
+            due, timedelta(hours=settings.HEART_VISIT_WITHIN_HOURS), service
+        )
+        why = "visit in person"
+    else:
+        kind = FollowUpTask.Kind.RETRY_CALL
+        due = hours.add_service_hours(
+            attempt.occurred_at, timedelta(hours=settings.HEART_RETRY_AFTER_SERVICE_HOURS), service
+        )
+        deadline = hours.window_end(due, service)
+        why = "call again"
+    # The original 48-hour deadline still stands where it is later than the step's own.
+    deadline = (
+        max(deadline, root.deadline) if root.status == FollowUpTask.Status.PENDING else deadline
+    )
+    next_task = task_create(
+        actor=actor,
+        case=task.case,
+        kind=kind,
+        deadline=deadline,
+        pair=task.pair,
+        reason=f"{reason}: {why}",
+    )
+    next_task.due_at = due
+    stamp(next_task, actor=actor, reason=f"{reason}: {why}").save()
+    task.next_task = next_task
+    stamp(task, actor=actor, reason=f"{reason}: {why} next").save()
+    return next_task
+
+
+def _chain_ids(root: FollowUpTask) -> list[int]:
+    ids = [root.pk]
+    current = root
+    while current.next_task_id is not None and current.next_task_id not in ids:
+        ids.append(current.next_task_id)
+        current = FollowUpTask.objects.get(pk=current.next_task_id)
+    return ids

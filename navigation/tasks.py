@@ -4,39 +4,38 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
-from .models import Notification
+from heart_cases.actors import system_actor
+from heart_cases.models import Case
+from heart_cases.queueing import enqueue_now
+
+from . import services, sweeps
 
 
-@shared_task(
-    name="navigation.send_notification_email",
-    bind=True,
-    max_retries=5,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=300,
-)
-def send_notification_email(self: object, notification_id: int) -> None:
-    # The row lock keeps two deliveries of this message from both sending. A crash between
-    # sending and committing can still send twice: email is at-least-once.
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .select_related("recipient")
-            .filter(pk=notification_id, emailed_at__isnull=True)
-            .first()
-        )
-        if notification is None or not notification.recipient.email:
-            return
-        link = f"{settings.HEART_BASE_URL}{notification.link}" if notification.link else ""
-        send_mail(
-            subject=notification.title,
-            message=f"{notification.body}\n\n{link}".strip(),
-            from_email=None,
-            recipient_list=[notification.recipient.email],
-        )
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
+@shared_task(name="navigation.assign_case", max_retries=3, default_retry_delay=30)
+def assign_case(case_id: int) -> None:
+    """Give an open case without a pair to one. Does nothing if it has one or is closed."""
+    case = Case.objects.filter(pk=case_id, status=Case.Status.OPEN).first()
+    if case is None:
+        return
+    services.case_assign_auto(actor=system_actor("navigation.assign_case"), case=case)
+
+
+@shared_task(name="navigation.sweep_follow_ups", max_retries=0)
+def sweep_follow_ups() -> None:
+    """Beat, every minute: assign, remind, mark missed and escalate, re-send lost emails. Each
+    part takes a bounded batch; when one was full the sweep queues HEART_SWEEP_FANOUT more
+    runs at once, so that every worker can take a share (SKIP LOCKED keeps them apart). A run
+    that finds a partial batch queues nothing, so the fan-out dies out with the work."""
+    more = sweeps.sweep(now=timezone.now())
+    if more:
+        for _ in range(settings.HEART_SWEEP_FANOUT):
+            enqueue_now(sweep_follow_ups)
+
+
+@shared_task(name="navigation.send_pending_emails", max_retries=5, default_retry_delay=60)
+def send_pending_emails() -> None:
+    more = sweeps.send_pending_emails(batch=sweeps.EMAIL_BATCH)
+    if more:
+        enqueue_now(send_pending_emails)

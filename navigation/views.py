@@ -1,36 +1,158 @@
-"""Pages for care navigators."""
+"""Pages for care navigators: the daily task list, notifications, open cases."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from heart_cases import selectors as case_selectors
 from heart_cases import services as case_services
 from heart_cases.actors import acting_user
 from heart_cases.middleware import client_address
 from heart_cases.roles import role_of
+from heart_cases.services import TransitionError
 
-from . import selectors
+from . import selectors, services
+from .api import AttemptInput, CaseAssignInput, task_for_attempt
+from .models import ContactAttempt, Notification, Pair
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The first page after login: the person's open cases (a supervisor's: every open case)."""
-    cases = selectors.open_cases_for_home(acting_user(request))
-    ids = [case["id"] for case in cases]
+def _log_list(request: HttpRequest, object_type: str, ids: list[int]) -> None:
     if ids:
         case_services.access_log_write(
             user=request.user,
             action="list",
-            object_type="case",
+            object_type=object_type,
             object_ids=ids,
             client_address=client_address(request),
             request_id=getattr(request, "request_id", ""),
             path=request.path,
         )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where each role starts: navigators and supervisors on the task list, provider staff on
+    their referral inbox."""
+    user = acting_user(request)
+    if user.has_perm("navigation.view_followuptask"):
+        return redirect("tasks")
+    if user.has_perm("referrals.respond_referral"):
+        return redirect("provider-inbox")
+    return render(request, "navigation/no_work.html", {"role": role_of(user)})
+
+
+@login_required
+def task_list_page(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if not user.has_perm("navigation.view_followuptask"):
+        raise Http404
+    now = timezone.now()
+    page = selectors.task_page_groups(user=user, now=now)
+    ids = [t.pk for group in page["groups"].values() for t in group]
+    _log_list(request, "task", ids)
     return render(
         request,
-        "navigation/home.html",
-        {"cases": cases, "role": role_of(request.user)},
+        "navigation/tasks.html",
+        {
+            **page,
+            "now": now,
+            "methods": ContactAttempt.Method.choices,
+            "outcomes": ContactAttempt.Outcome.choices,
+            "role": role_of(user),
+        },
     )
+
+
+@login_required
+@require_POST
+def attempt_create_page(request: HttpRequest, task_id: int) -> HttpResponse:
+    user = acting_user(request)
+    if not user.has_perm("navigation.add_contactattempt"):
+        raise Http404
+    task = task_for_attempt(user=user, task_id=task_id)
+    if not services.can_work_task(user, task):
+        messages.error(request, "Only the assigned pair or a supervisor can log this attempt.")
+        return redirect("tasks")
+    data = request.POST.dict()
+    data.setdefault("occurred_at", timezone.now().isoformat())
+    if not data.get("duration_minutes"):
+        data.pop("duration_minutes", None)
+    form = AttemptInput(data=data)
+    if not form.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
+        messages.error(request, f"Not logged: {problems}")
+        return redirect(f"/tasks/#task-{task.pk}")
+    try:
+        result = services.attempt_record(actor=user, task=task, **form.validated_data)
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+        return redirect("tasks")
+    outcome = ContactAttempt.Outcome(result.attempt.outcome).label
+    if result.next_task is not None:
+        nxt = result.next_task
+        when = timezone.localtime(nxt.work_by).strftime("%a %b %-d, %H:%M")
+        messages.success(
+            request, f"Logged: {outcome}. Next: {nxt.get_kind_display().lower()} by {when}."
+        )
+        return redirect(f"/tasks/#task-{nxt.pk}")
+    if result.case_closed:
+        messages.success(request, f"Logged: {outcome}. Case {task.case.number} is closed.")
+    else:
+        messages.success(request, f"Logged: {outcome}. Follow-up complete.")
+    return redirect("tasks")
+
+
+@login_required
+def open_cases_page(request: HttpRequest) -> HttpResponse:
+    """The person's open cases (a supervisor's: every open case)."""
+    user = acting_user(request)
+    if not user.has_perm("heart_cases.view_case"):
+        raise Http404
+    cases = selectors.open_cases_for_home(user)
+    _log_list(request, "case", [case["id"] for case in cases])
+    return render(request, "navigation/home.html", {"cases": cases, "role": role_of(user)})
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if request.method == "POST":
+        for notification in Notification.objects.filter(recipient=user, read_at__isnull=True):
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return redirect("notifications")
+    rows = list(Notification.objects.filter(recipient=user).order_by("-created_at", "-id")[:100])
+    return render(request, "navigation/notifications.html", {"notifications": rows})
+
+
+@login_required
+@require_POST
+def case_assign_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = acting_user(request)
+    if not user.has_perm("heart_cases.assign_case"):
+        raise Http404
+    case = case_selectors.case_get_for_user(user=user, case_id=case_id)
+    form = CaseAssignInput(data=request.POST.dict())
+    pair = None
+    if form.is_valid():
+        pair = Pair.objects.filter(pk=form.validated_data["pair"]).first()
+    if pair is None:
+        messages.error(request, "Choose a pair.")
+        return redirect("case", case_id=case.pk)
+    try:
+        services.case_reassign(
+            actor=user,
+            case=case,
+            pair=pair,
+            reason=form.validated_data.get("reason") or "no reason given",
+        )
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Case {case.number} now belongs to {pair}.")
+    return redirect("case", case_id=case.pk)

@@ -1,4 +1,6 @@
-"""What referrals contributes to the core: binding provider staff to their organization."""
+"""What referrals contributes to the core: binding provider staff to their organization, the
+referrals on a case, their history in the case's timeline, and what closing a case does to
+open referrals."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.core.management.base import CommandError
 from heart_cases import hooks
 from heart_cases.actors import stamp
 
-from .models import Provider, ProviderMembership
+from .models import Consent, Provider, ProviderMembership, Referral
 
 
 def bind_staff_to_provider(user: User, slug: str) -> None:
@@ -24,4 +26,20 @@ def bind_staff_to_provider(user: User, slug: str) -> None:
 
 
 def register() -> None:
+    from . import selectors, services
+
     hooks.register_provider_binder(bind_staff_to_provider)
+    hooks.register_case_section("referrals", selectors.case_referrals, empty=[])
+    hooks.register_case_closed(services.referrals_cancel_for_closed_case)
+    hooks.register_history_source(
+        hooks.HistorySource(
+            label=lambda row: f"referral #{row.id}",
+            rows=lambda case: Referral.history.filter(case_id=case.pk),
+        )
+    )
+    hooks.register_history_source(
+        hooks.HistorySource(
+            label=lambda row: f"consent #{row.id} to share",
+            rows=lambda case: Consent.history.filter(case_id=case.pk),
+        )
+    )

@@ -1,10 +1,20 @@
-"""Referrals to community providers. The directory and the referral loop grow here."""
+"""Referrals to community providers: the directory (providers, their services and locations, in
+the shape of Open Referral HSDS), the neighbor's consent to share, and the referral itself.
+
+Referral statuses are HL7 FHIR R4 `Task.status` codes as the Gravity Project's referral-management
+profile allows them (no `ready`, no `received`). Every model here keeps its history; writes go
+through `services.py`, which names the actor and the reason of each change.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from heart_cases.models import Case, Need, Neighbor
 
 
 class Provider(models.Model):
@@ -13,9 +23,27 @@ class Provider(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     accepting_referrals = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    # Where referrals go for an organization without staff accounts: the signed-link email.
+    email = models.EmailField(blank=True, help_text="Referral intake address.")
+    contact_language = models.CharField(
+        max_length=16, default="en", help_text="Language of the emails sent to the intake address."
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.URLField(max_length=300, blank=True)
+    # The organization's id in an Open Referral HSDS package; a re-import updates by it.
+    hsds_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hsds_id"], condition=~Q(hsds_id=""), name="provider_hsds_id_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -36,3 +64,274 @@ class ProviderMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.provider}"
+
+
+class Location(models.Model):
+    """Where a provider serves neighbors."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    hsds_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hsds_id"], condition=~Q(hsds_id=""), name="location_hsds_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.address or f"Location #{self.pk}"
+
+
+class Service(models.Model):
+    """One service a provider offers, under one of the needs the program records (API.md)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=32, choices=Need.choices, default=Need.OTHER)
+    description = models.TextField(blank=True)
+    hours = models.CharField(max_length=300, blank=True, help_text="e.g. Mon–Fri 09:00–17:00")
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    accepting_referrals = models.BooleanField(default=True)
+    locations = models.ManyToManyField(
+        Location, through="ServiceLocation", related_name="services", blank=True
+    )
+    hsds_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hsds_id"], condition=~Q(hsds_id=""), name="service_hsds_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["category"], name="service_category")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"
+
+
+class ServiceLanguage(models.Model):
+    """A language a service is delivered in without an interpreter (HSDS `language`)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="languages")
+    code = models.CharField(max_length=16)
+    hsds_id = models.CharField(max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "code"], name="service_language_unique"),
+        ]
+        indexes = [models.Index(fields=["code"], name="service_language_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ServiceLocation(models.Model):
+    """A service offered at a location (HSDS `service_at_location`)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    hsds_id = models.CharField(max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "location"], name="service_location_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} @ {self.location_id}"
+
+
+class Consent(models.Model):
+    """The neighbor's consent to share what the handoff needs with one provider: how it was
+    given, when, and who recorded it. Withdrawing it cancels the referrals still open under it."""
+
+    class Method(models.TextChoices):
+        VERBAL = "verbal", "Verbal"
+        WRITTEN = "written", "Written"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referral_consents")
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="consents")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    obtained_at = models.DateTimeField()
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_by__isnull=False),
+                name="consent_withdrawal_names_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent #{self.pk} ({self.method}) to share with {self.provider_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class ReasonCode(models.TextChoices):
+    """Why a referral was declined or cancelled (API.md)."""
+
+    NO_CAPACITY = "no-capacity", "No capacity"
+    WAITLIST = "waitlist", "Waitlist"
+    NOT_ELIGIBLE = "not-eligible", "Not eligible"
+    NO_FUNDS = "no-funds", "No funds"
+    ADDITIONAL_ASSESSMENT_REQUIRED = (
+        "additional-assessment-required",
+        "Additional assessment required",
+    )
+    NEIGHBOR_DECLINED = "neighbor-declined", "Neighbor declined"
+    UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
+    EXPIRED = "expired", "Expired (not answered in time)"
+    OTHER = "other", "Other"
+
+
+class Referral(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Declined"
+        IN_PROGRESS = "in-progress", "In progress"
+        ON_HOLD = "on-hold", "Waitlisted"
+        COMPLETED = "completed", "Handoff confirmed"
+        FAILED = "failed", "Neighbor did not arrive"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class BusinessStatus(models.TextChoices):
+        SENT = "sent", "Sent"
+        CHASED = "chased", "Reminded"
+        VIEWED = "viewed", "Viewed"
+
+    OPEN_STATUSES = (
+        Status.REQUESTED,
+        Status.ACCEPTED,
+        Status.IN_PROGRESS,
+        Status.ON_HOLD,
+    )
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="referrals")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="referrals")
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="referrals")
+    reason = models.TextField(help_text="What the neighbor needs from the provider.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    business_status = models.CharField(
+        max_length=16, choices=BusinessStatus.choices, default=BusinessStatus.SENT
+    )
+    status_reason = models.CharField(max_length=40, choices=ReasonCode.choices, blank=True)
+    status_note = models.TextField(blank=True)
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The last transition: when, and by whom (a person, or the named system actor).
+    status_changed_at = models.DateTimeField()
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # When the neighbor arrived at the provider, as the provider confirmed it.
+    handoff_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Set at creation from the business calendar, so the sweep finds due rows by index.
+    chase_at = models.DateTimeField()
+    expire_at = models.DateTimeField()
+    chased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            # A double-clicked "Refer" must not send the provider the same neighbor twice.
+            models.UniqueConstraint(
+                fields=["case", "service"],
+                condition=Q(status__in=["requested", "accepted", "in-progress", "on-hold"]),
+                name="one_open_referral_per_case_service",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(handoff_at__isnull=False),
+                name="completed_referral_has_handoff_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["rejected", "cancelled"]) | ~Q(status_reason=""),
+                name="rejected_or_cancelled_referral_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "chase_at"], name="referral_status_chase"),
+            models.Index(fields=["status", "expire_at"], name="referral_status_expire"),
+            models.Index(fields=["provider", "status"], name="referral_provider_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.pk} to {self.provider_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ProviderEmail(models.Model):
+    """An email with a signed link to a provider's intake address, sent once per referral and
+    kind. The row is written in the transaction that decides to send; the Celery task sends it
+    after commit and stamps `sent_at`, and the sweep retries rows a lost message left unsent."""
+
+    class Kind(models.TextChoices):
+        SENT = "sent", "New referral"
+        CHASED = "chased", "Reminder"
+        CANCELLED = "cancelled", "Referral cancelled"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    to = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Not sent because the referral ended before the message was delivered.
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    # When its message was last queued, and how often the sweep queued it again.
+    queued_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "kind"], name="provider_email_once"),
+        ]
+        indexes = [models.Index(fields=["sent_at", "queued_at"], name="provider_email_unsent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email for referral {self.referral_id} to {self.to}"

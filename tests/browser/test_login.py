@@ -5,7 +5,10 @@ from django.core.management import call_command
 
 from heart_cases.models import Case
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_a_clinician_logs_in_and_sees_their_open_cases(live_server, page, artifacts):
@@ -29,6 +32,9 @@ def test_a_clinician_logs_in_and_sees_their_open_cases(live_server, page, artifa
     page.fill("#id_username", "clinician1")
     page.fill("#id_password", "heart-demo")
     page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    assert "/tasks/" in page.url
+    page.click("text=Cases")
     page.wait_for_selector("table.list")
     assert page.locator("h1").inner_text().startswith("My open cases")
     numbers = page.locator("table.list tbody tr td:first-child").all_inner_texts()

@@ -199,3 +199,42 @@ def test_the_access_log_refuses_update_and_delete(intake, navigator):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AccessLog.objects.filter(pk=entry.pk).delete()
     assert AccessLog.objects.get(pk=entry.pk).action == "view"
+
+
+def test_supervisors_review_the_access_log_by_case_and_by_user(intake, navigator, supervisor):
+    reader, client = navigator
+    case_id = intake()["case"]["id"]
+    client.get(f"/api/v1/cases/{case_id}/")
+    _, boss = supervisor
+    by_case = boss.get(f"/api/v1/access-log/?case={case_id}").json()["results"]
+    assert [(e["user"], e["action"], e["case"]) for e in by_case] == [("maria", "view", case_id)]
+    by_user = boss.get(f"/api/v1/access-log/?user={reader.pk}").json()["results"]
+    assert {e["user"] for e in by_user} == {"maria"}
+    assert client.get("/api/v1/access-log/").status_code == 403
+    assert boss.get("/api/v1/access-log/?case=x").status_code == 400
+
+
+def test_the_access_log_page_is_for_supervisors(client, intake, supervisor, navigator):
+    client.force_login(navigator[0])
+    assert client.get("/access-log/").status_code == 404
+    client.force_login(supervisor[0])
+    page = client.get("/access-log/").content.decode()
+    assert "Access log" in page
+
+
+def test_the_timeline_says_each_change_in_plain_words(intake, navigator, client):
+    reader, api_client = navigator
+    case_id = intake()["case"]["id"]
+    api_client.post(
+        f"/api/v1/cases/{case_id}/close/",
+        {"outcome": "moved_away", "note": "Moved to Raleigh."},
+        format="json",
+    )
+    history = api_client.get(f"/api/v1/cases/{case_id}/history/").json()["results"]
+    closing = [e for e in history if e["object"].startswith("case") and e["action"] == "changed"]
+    assert "status: Open → Closed" in closing[-1]["changes_text"]
+    assert "outcome: — → Moved away" in closing[-1]["changes_text"]
+    client.force_login(reader)
+    page = client.get(f"/cases/{case_id}/").content.decode()
+    assert "status: Open → Closed" in page
+    assert "Moved to Raleigh." in page

@@ -15,7 +15,7 @@ from navigation.models import FollowUpTask
 
 URL = "/api/v1/field-responses/"
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's locking"),
 ]
 

@@ -26,9 +26,18 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
     assert "Log in" in client.get("/login/").content.decode()
 
 
+def test_navigators_land_on_the_task_list_and_providers_on_their_inbox(client, demo):
+    login(client, "clinician1")
+    assert client.get("/")["Location"] == "/tasks/"
+    login(client, "supervisor")
+    assert client.get("/")["Location"] == "/tasks/"
+    login(client, "analyst")
+    assert client.get("/").status_code == 200
+
+
 def test_a_clinician_sees_only_their_pairs_open_cases(client, demo):
     login(client, "clinician1")
-    page = client.get("/").content.decode()
+    page = client.get("/my-cases/").content.decode()
     mine = Case.objects.filter(
         status="open",
         pair_assignments__ended_at__isnull=True,
@@ -47,7 +56,7 @@ def test_a_clinician_sees_only_their_pairs_open_cases(client, demo):
 
 def test_a_supervisor_sees_every_open_case(client, demo):
     login(client, "supervisor")
-    page = client.get("/").content.decode()
+    page = client.get("/my-cases/").content.decode()
     for case in Case.objects.filter(status="open"):
         assert case.number in page
 
@@ -57,7 +66,7 @@ def test_the_home_page_query_count_does_not_grow_with_cases(
 ):
     login(client, "supervisor")
     with django_assert_max_num_queries(12):
-        client.get("/")
+        client.get("/my-cases/")
 
 
 def test_the_case_page_shows_the_timeline_and_is_access_logged(client, demo):

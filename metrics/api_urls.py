@@ -1,0 +1,7 @@
+"""API v1 routes of this app, included under /api/v1/ by heart_cases.urls."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

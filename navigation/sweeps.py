@@ -1,0 +1,185 @@
+"""The minute-by-minute sweeps Celery beat runs (DESIGN.md step 4).
+
+Each part claims a bounded batch of rows with SELECT … FOR UPDATE SKIP LOCKED, so several
+workers can sweep at once without doing the same work; each effect is recorded once (task
+status, or a Notice with its unique constraint), so a second sweep is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.core import mail
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from heart_cases.actors import stamp, system_actor
+from heart_cases.models import Case
+
+from . import hours, services
+from .models import FollowUpTask, Notice, Notification, PairAssignment
+from .notices import NoticeItem, notices_send_bulk
+from .selectors import supervisors
+
+logger = logging.getLogger(__name__)
+
+SWEEP_NAME = "navigation.sweep_follow_ups"
+BATCH = 500
+ASSIGN_BATCH = 100
+EMAIL_BATCH = 200
+REMIND_WITHIN = timedelta(hours=2)  # of service time before work-by
+# A wall-clock bound on which tasks could be within 2 service hours of their work-by (two
+# service hours can stretch over a long weekend).
+REMIND_LOOKAHEAD = timedelta(days=5)
+
+
+def sweep(*, now: datetime) -> bool:
+    """One pass of every part. True when some part filled its batch (more work waits)."""
+    actor = system_actor(SWEEP_NAME)
+    more = False
+    more |= sweep_missed(actor=actor, now=now, batch=BATCH)
+    more |= sweep_unassigned(actor=actor, now=now, batch=ASSIGN_BATCH)
+    more |= sweep_reminders(now=now, batch=BATCH)
+    more |= send_pending_emails(batch=EMAIL_BATCH, older_than=now - timedelta(minutes=2))
+    return more
+
+
+def sweep_unassigned(*, actor: User, now: datetime, batch: int) -> bool:
+    """Open cases with owed tasks and no pair: assignment was never queued, or its message
+    was lost, or no pair could take it then."""
+    has_pair = PairAssignment.objects.filter(case=OuterRef("pk"), ended_at__isnull=True)
+    owed = FollowUpTask.objects.filter(services.open_task_q(), case=OuterRef("pk"))
+    case_ids = list(
+        Case.objects.filter(status=Case.Status.OPEN)
+        .filter(Exists(owed), ~Exists(has_pair))
+        .order_by("opened_at", "id")
+        .values_list("id", flat=True)[:batch]
+    )
+    assigned = 0
+    for case_id in case_ids:
+        case = Case.objects.filter(pk=case_id).first()
+        if case is not None and services.case_assign_auto(actor=actor, case=case) is not None:
+            assigned += 1
+    # A full batch that assigned nothing means no pair can take more now: stop until the
+    # next beat rather than spin.
+    return len(case_ids) == batch and assigned > 0
+
+
+@transaction.atomic
+def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
+    """Follow-ups whose 48-hour deadline passed without a successful contact: mark them
+    missed and tell the supervisors, once."""
+    tasks = list(
+        FollowUpTask.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            kind=FollowUpTask.Kind.FOLLOW_UP,
+            status=FollowUpTask.Status.PENDING,
+            deadline__lt=now,
+        )
+        .select_related("case__neighbor")
+        .order_by("deadline", "id")[:batch]
+    )
+    if not tasks:
+        return False
+    for task in tasks:
+        task.status = FollowUpTask.Status.MISSED
+        stamp(
+            task, actor=actor, reason="The 48-hour deadline passed without a successful contact"
+        ).save()
+    bosses = supervisors()
+    notices_send_bulk(
+        kind=Notice.Kind.MISSED,
+        items=[
+            NoticeItem(
+                subject_key=f"task:{task.pk}",
+                recipients=bosses,
+                context={"task": task, "case": task.case, "neighbor": task.case.neighbor},
+                case=task.case,
+                task=task,
+                link=f"/cases/{task.case_id}/",
+            )
+            for task in tasks
+        ],
+        created_by=SWEEP_NAME,
+    )
+    return len(tasks) == batch
+
+
+@transaction.atomic
+def sweep_reminders(*, now: datetime, batch: int) -> bool:
+    """Remind the pair when a task's work-by is within 2 service hours (or already passed),
+    once per task."""
+    reminded = Notice.objects.filter(task=OuterRef("pk"), kind=Notice.Kind.REMINDER)
+    tasks = list(
+        FollowUpTask.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=FollowUpTask.Status.PENDING,
+            next_task__isnull=True,
+            pair__isnull=False,
+            work_by__lte=now + REMIND_LOOKAHEAD,
+        )
+        .filter(~Exists(reminded))
+        .select_related("case__neighbor", "pair__clinician__staff_profile")
+        .select_related("pair__peer__staff_profile")
+        .order_by("work_by", "id")[:batch]
+    )
+    service = hours.active_hours()
+    due = [
+        task
+        for task in tasks
+        if task.work_by <= now
+        or hours.service_time_between(now, task.work_by, service) <= REMIND_WITHIN
+    ]
+    notices_send_bulk(
+        kind=Notice.Kind.REMINDER,
+        items=[
+            NoticeItem(
+                subject_key=f"task:{task.pk}",
+                recipients=[task.pair.clinician, task.pair.peer],  # type: ignore[union-attr]
+                context={"task": task, "case": task.case, "neighbor": task.case.neighbor},
+                case=task.case,
+                task=task,
+                link="/tasks/",
+            )
+            for task in due
+        ],
+        created_by=SWEEP_NAME,
+    )
+    # Tasks not yet due stay in the candidate set; only a batch of due ones means more.
+    return len(tasks) == batch and len(due) == len(tasks)
+
+
+def send_pending_emails(*, batch: int, older_than: datetime | None = None) -> bool:
+    """Send the emails of notifications that want one, over one connection. Called right
+    after the notices commit, and by the sweep for any whose message was lost."""
+    with transaction.atomic():
+        pending = Notification.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            email_pending=True
+        )
+        if older_than is not None:
+            pending = pending.filter(created_at__lt=older_than)
+        rows = list(pending.select_related("recipient").order_by("created_at", "id")[:batch])
+        if not rows:
+            return False
+        from django.conf import settings
+
+        messages = [
+            mail.EmailMessage(
+                subject=row.title,
+                body=f"{row.body}\n\n{settings.HEART_BASE_URL}{row.link}".strip(),
+                to=[row.recipient.email],
+            )
+            for row in rows
+        ]
+        # At-least-once: a crash after sending and before commit sends these again.
+        with mail.get_connection() as connection:
+            connection.send_messages(messages)
+        sent_at = timezone.now()
+        for row in rows:
+            row.email_pending = False
+            row.emailed_at = sent_at
+        Notification.objects.bulk_update(rows, ["email_pending", "emailed_at"])
+    return len(rows) == batch

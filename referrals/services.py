@@ -1,0 +1,581 @@
+"""Referral operations. Each write runs in one transaction, locks what it changes, records history
+with its actor and reason, and sends its notices once (navigation.notices) after commit.
+
+The referral machine (DESIGN.md; codes are FHIR R4 Task.status as the Gravity Project's
+referral-management profile allows them):
+
+    requested ─accept→ accepted ─start→ in-progress ─confirm-handoff→ completed
+        │                  │ └─waitlist→ on-hold ─start→ in-progress
+        └─decline→ rejected└─confirm-handoff / no-show (from accepted, in-progress, on-hold)
+    any open state ─cancel→ cancelled (staff, consent withdrawn, case closed, or expired)
+
+`acknowledge` leaves `requested` and only marks the referral viewed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from heart_cases.actors import stamp, system_actor
+from heart_cases.calendar import add_business_days
+from heart_cases.models import Case
+from heart_cases.queueing import enqueue_on_commit
+from heart_cases.services import TransitionError
+from navigation.models import FollowUpTask, Notice
+from navigation.notices import notice_send
+from navigation.selectors import case_navigators
+from navigation.services import task_create
+
+from . import conf
+from .models import Consent, Provider, ProviderEmail, ReasonCode, Referral, Service
+
+Status = Referral.Status
+OPEN = frozenset(Referral.OPEN_STATUSES)
+
+
+class ReferralInvalid(Exception):
+    """Input the referral cannot be made with; `errors` names each bad field (HTTP 400)."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Action:
+    """One arrow of the referral machine. `by` says who may take it: the receiving provider's
+    staff (in the portal, the API or through the signed link) or the program's staff."""
+
+    name: str
+    by: str  # "provider" | "staff"
+    sources: frozenset[str]
+    target: str | None  # None: the status stays (acknowledge)
+    verb: str
+
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action("acknowledge", "provider", frozenset({Status.REQUESTED}), None, "Viewed"),
+        Action("accept", "provider", frozenset({Status.REQUESTED}), Status.ACCEPTED, "Accepted"),
+        Action("decline", "provider", frozenset({Status.REQUESTED}), Status.REJECTED, "Declined"),
+        Action(
+            "start",
+            "provider",
+            frozenset({Status.ACCEPTED, Status.ON_HOLD}),
+            Status.IN_PROGRESS,
+            "Neighbor engaged",
+        ),
+        Action("waitlist", "provider", frozenset({Status.ACCEPTED}), Status.ON_HOLD, "Waitlisted"),
+        Action(
+            "confirm-handoff",
+            "provider",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}),
+            Status.COMPLETED,
+            "Handoff confirmed",
+        ),
+        Action(
+            "no-show",
+            "provider",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}),
+            Status.FAILED,
+            "Neighbor did not arrive",
+        ),
+        Action("cancel", "staff", OPEN, Status.CANCELLED, "Cancelled"),
+    )
+}
+
+PROVIDER_ACTIONS = tuple(name for name, a in ACTIONS.items() if a.by == "provider")
+# What a provider without an account may do through the signed link (the issue's list).
+LINK_ACTIONS = ("acknowledge", "accept", "decline", "confirm-handoff")
+
+
+def allowed_actions(referral: Referral, *, by: str) -> list[str]:
+    return [
+        name
+        for name, action in ACTIONS.items()
+        if action.by == by and referral.status in action.sources
+    ]
+
+
+def provider_link_actor(provider: Provider) -> User:
+    """Who history names when a provider acts through the signed link: the link, per provider."""
+    actor = system_actor(f"provider-link:{provider.slug}")
+    display = f"{provider.name} (signed link)"[:150]
+    if actor.first_name != display:
+        actor.first_name = display
+        actor.save(update_fields=["first_name"])
+    return actor
+
+
+# --- creating ------------------------------------------------------------------------------
+
+# A clock on a tablet may run a little ahead; consent further in the future is a mistake.
+_FUTURE_SLACK = timedelta(minutes=15)
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    actor: User,
+    case: Case,
+    service: Service,
+    reason: str,
+    consent_method: str,
+    consent_obtained_at: datetime,
+    provider: Provider | None = None,
+) -> Referral:
+    """Refer the case's neighbor to a provider's service, with the consent to share recorded
+    (how, when, who took it). The provider is told at once: its staff in the portal, or, for an
+    organization without accounts, its intake address by an email carrying a signed link."""
+    # Serialise with closing the case and with a second click on "Refer".
+    case = Case.objects.select_for_update(of=("self",)).select_related("neighbor").get(pk=case.pk)
+    if case.status != Case.Status.OPEN:
+        raise TransitionError(f"Case {case.number} is closed; reopen work with a new case.")
+    service = Service.objects.select_related("provider").get(pk=service.pk)
+    errors: dict[str, list[str]] = {}
+    if provider is not None and service.provider_id != provider.pk:
+        errors["service"] = [f"{service.name} is not a service of {provider.name}."]
+    provider = service.provider
+    if not provider.accepting_referrals:
+        errors.setdefault("provider", []).append(f"{provider.name} is not accepting referrals.")
+    elif not service.accepting_referrals:
+        errors.setdefault("service", []).append(f"{service.name} is not accepting referrals.")
+    if consent_method not in Consent.Method.values:
+        errors["consent"] = [f"Say how consent was given: {' or '.join(Consent.Method.values)}."]
+    if consent_obtained_at > timezone.now() + _FUTURE_SLACK:
+        errors.setdefault("consent", []).append("Consent cannot be obtained in the future.")
+    if not reason.strip():
+        errors["reason"] = ["Say what the neighbor needs from the provider."]
+    if errors:
+        raise ReferralInvalid(errors)
+    if Referral.objects.filter(case=case, service=service, status__in=OPEN).exists():
+        raise TransitionError(f"Case {case.number} already has an open referral to {service.name}.")
+
+    now = timezone.now()
+    why = f"Referred to {provider.name} ({service.name})"
+    consent = stamp(
+        Consent(
+            case=case,
+            neighbor=case.neighbor,
+            provider=provider,
+            method=consent_method,
+            obtained_at=consent_obtained_at,
+            obtained_by=actor,
+        ),
+        actor=actor,
+        reason=f"Consent ({consent_method}) to share with {provider.name}",
+    )
+    consent.save()
+    referral = stamp(
+        Referral(
+            case=case,
+            provider=provider,
+            service=service,
+            consent=consent,
+            reason=reason.strip(),
+            requested_at=now,
+            requested_by=actor,
+            status_changed_at=now,
+            status_changed_by=actor,
+            chase_at=add_business_days(now, conf.chase_after_business_days()),
+            expire_at=add_business_days(now, conf.expire_after_business_days()),
+        ),
+        actor=actor,
+        reason=why,
+    )
+    referral.save()
+    _tell_provider(referral, kind=Notice.Kind.REFERRAL_SENT, created_by=actor.get_username())
+    return referral
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+def referral_acknowledge(*, actor: User, referral: Referral, via_link: bool = False) -> Referral:
+    return referral_transition(
+        actor=actor, referral=referral, action="acknowledge", via_link=via_link
+    )
+
+
+def referral_accept(
+    *, actor: User, referral: Referral, note: str = "", via_link: bool = False
+) -> Referral:
+    return referral_transition(
+        actor=actor, referral=referral, action="accept", note=note, via_link=via_link
+    )
+
+
+def referral_decline(
+    *, actor: User, referral: Referral, reason: str, note: str = "", via_link: bool = False
+) -> Referral:
+    return referral_transition(
+        actor=actor,
+        referral=referral,
+        action="decline",
+        reason_code=reason,
+        note=note,
+        via_link=via_link,
+    )
+
+
+def referral_start(*, actor: User, referral: Referral, note: str = "") -> Referral:
+    return referral_transition(actor=actor, referral=referral, action="start", note=note)
+
+
+def referral_waitlist(*, actor: User, referral: Referral, note: str = "") -> Referral:
+    return referral_transition(actor=actor, referral=referral, action="waitlist", note=note)
+
+
+def referral_confirm_handoff(
+    *,
+    actor: User,
+    referral: Referral,
+    occurred_at: datetime | None = None,
+    note: str = "",
+    via_link: bool = False,
+) -> Referral:
+    return referral_transition(
+        actor=actor,
+        referral=referral,
+        action="confirm-handoff",
+        occurred_at=occurred_at,
+        note=note,
+        via_link=via_link,
+    )
+
+
+def referral_no_show(*, actor: User, referral: Referral, note: str = "") -> Referral:
+    return referral_transition(actor=actor, referral=referral, action="no-show", note=note)
+
+
+def referral_cancel(*, actor: User, referral: Referral, reason: str, note: str = "") -> Referral:
+    return referral_transition(
+        actor=actor, referral=referral, action="cancel", reason_code=reason, note=note
+    )
+
+
+@transaction.atomic
+def referral_transition(
+    *,
+    actor: User,
+    referral: Referral,
+    action: str,
+    reason_code: str = "",
+    note: str = "",
+    occurred_at: datetime | None = None,
+    via_link: bool = False,
+) -> Referral:
+    """Take one arrow of the machine, or raise TransitionError (HTTP 409) when the referral's
+    status does not allow it. Stamps the time and the actor on the referral and its history."""
+    step = ACTIONS.get(action)
+    if step is None:
+        raise ValueError(f"Unknown referral action {action!r}.")
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("case", "provider", "service")
+        .get(pk=referral.pk)
+    )
+    if referral.status not in step.sources:
+        raise TransitionError(
+            f"Referral #{referral.pk} is {referral.get_status_display().lower()} "
+            f"({referral.status}): '{action}' is not allowed in that state."
+        )
+    if step.target not in (Status.REJECTED, Status.CANCELLED):
+        reason_code = ""  # only a decline or a cancellation carries a reason code
+    elif reason_code not in ReasonCode.values:
+        raise ReferralInvalid({"reason": [f"One of: {' '.join(ReasonCode.values)}."]})
+    now = timezone.now()
+    if occurred_at is not None and occurred_at > now + _FUTURE_SLACK:
+        raise ReferralInvalid({"occurred_at": ["The handoff cannot be in the future."]})
+    if occurred_at is not None and occurred_at < referral.requested_at - _FUTURE_SLACK:
+        raise ReferralInvalid(
+            {"occurred_at": ["The handoff cannot be before the referral was made."]}
+        )
+
+    if via_link:
+        actor = provider_link_actor(referral.provider)
+    seen_before = (referral.acknowledged_at, referral.business_status)
+    if step.by == "provider" and referral.acknowledged_at is None:
+        # Any answer from the provider shows they saw it.
+        referral.acknowledged_at = now
+    if step.by == "provider":
+        referral.business_status = Referral.BusinessStatus.VIEWED
+    if step.target is None and seen_before == (referral.acknowledged_at, referral.business_status):
+        return referral  # viewed again: nothing new to record
+    if step.target is not None:
+        referral.status = step.target
+        referral.status_changed_at = now
+        referral.status_changed_by = actor
+        if reason_code:
+            referral.status_reason = reason_code
+        referral.status_note = note.strip()
+        if step.target == Status.COMPLETED:
+            referral.handoff_at = occurred_at or now
+        if step.target not in OPEN:
+            referral.ended_at = now
+
+    via = f" by {referral.provider.name} through the signed link" if via_link else ""
+    why = f"{step.verb}{via}"
+    if reason_code:
+        why += f" ({ReasonCode(reason_code).label.lower()})"
+    if note.strip():
+        why += f": {note.strip()}"
+    stamp(referral, actor=actor, reason=why).save()
+    _after_transition(referral, step=step, actor=actor)
+    return referral
+
+
+def _after_transition(referral: Referral, *, step: Action, actor: User) -> None:
+    created_by = actor.get_username()
+    if step.target is None:
+        return
+    if step.by == "provider":
+        _tell_navigators(referral, kind=Notice.Kind.REFERRAL_UPDATE, created_by=created_by)
+        if step.target == Status.COMPLETED and referral.case.status == Case.Status.OPEN:
+            _tell_navigators(referral, kind=Notice.Kind.CLOSE_PROMPT, created_by=created_by)
+    elif step.target == Status.CANCELLED:
+        if referral.status_reason == ReasonCode.EXPIRED:
+            _tell_navigators(referral, kind=Notice.Kind.REFERRAL_EXPIRED, created_by=created_by)
+        _tell_provider(referral, kind=Notice.Kind.REFERRAL_UPDATE, created_by=created_by)
+
+
+# --- consent and the case ------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, consent: Consent, note: str = "") -> Consent:
+    """The neighbor takes back consent to share: record it, and cancel every referral still
+    open under it (the provider is told the referral is cancelled, not why)."""
+    consent = Consent.objects.select_for_update().select_related("provider").get(pk=consent.pk)
+    if consent.withdrawn_at is not None:
+        raise TransitionError(f"Consent #{consent.pk} was already withdrawn.")
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_by = actor
+    consent.withdrawal_note = note.strip()
+    why = f"Consent to share with {consent.provider.name} withdrawn"
+    stamp(consent, actor=actor, reason=f"{why}: {note}".strip(": ")).save()
+    for referral in Referral.objects.filter(consent=consent, status__in=OPEN).order_by("id"):
+        referral_transition(
+            actor=actor,
+            referral=referral,
+            action="cancel",
+            reason_code=ReasonCode.NEIGHBOR_DECLINED,
+            note=why,
+        )
+    return consent
+
+
+# When the case closes, referrals the provider has not taken up are cancelled with the reason
+# closest to the case's outcome. Closed as connected to care, the referrals a provider already
+# took up (accepted, in progress, waitlisted) run on to their handoff: the neighbor and the
+# provider are counting on them.
+_CLOSE_REASONS: dict[str, str] = {
+    Case.Outcome.FOLLOW_UP_DECLINED: ReasonCode.NEIGHBOR_DECLINED,
+    Case.Outcome.UNABLE_TO_REACH: ReasonCode.UNABLE_TO_CONTACT,
+}
+
+
+def referrals_cancel_for_closed_case(*, actor: User, case: Case, reason: str) -> None:
+    """heart_cases hook: runs inside the transaction that closes the case."""
+    statuses: frozenset[str] = OPEN
+    if case.outcome == Case.Outcome.CONNECTED_TO_CARE:
+        statuses = frozenset({Status.REQUESTED})
+    code = _CLOSE_REASONS.get(case.outcome, ReasonCode.OTHER)
+    for referral in Referral.objects.filter(case=case, status__in=statuses).order_by("id"):
+        referral_transition(
+            actor=actor, referral=referral, action="cancel", reason_code=code, note=reason
+        )
+
+
+# --- chasing and expiring (the beat sweep) -------------------------------------------------
+
+
+def referrals_chase_due(*, actor: User, now: datetime, limit: int | None = None) -> int:
+    """Referrals nobody at the provider acknowledged within the chase delay: remind the
+    provider, and put a referral check on the navigators' list. Once each (chased_at and the
+    notice's unique key); rows another worker holds are skipped, not waited for."""
+    with transaction.atomic():
+        due = list(
+            Referral.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("case", "provider", "service")
+            .filter(
+                status=Status.REQUESTED,
+                acknowledged_at__isnull=True,
+                chased_at__isnull=True,
+                chase_at__lte=now,
+                expire_at__gt=now,
+            )
+            .order_by("chase_at", "id")[: limit or conf.SWEEP_BATCH]
+        )
+        for referral in due:
+            referral.chased_at = now
+            referral.business_status = Referral.BusinessStatus.CHASED
+            days = conf.chase_after_business_days()
+            why = f"Not acknowledged in {days} business days: provider reminded"
+            stamp(referral, actor=actor, reason=why).save()
+            created_by = actor.get_username()
+            _tell_provider(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
+            _tell_navigators(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
+            task_create(
+                actor=actor,
+                case=referral.case,
+                kind=FollowUpTask.Kind.REFERRAL_CHECK,
+                deadline=referral.expire_at,
+                reason=(
+                    f"Referral #{referral.pk} to {referral.provider.name} not acknowledged: "
+                    "call the provider"
+                ),
+            )
+    return len(due)
+
+
+def referrals_expire_due(*, actor: User, now: datetime, limit: int | None = None) -> int:
+    """Referrals still unanswered when they expire: cancelled with the reason `expired`; the
+    navigators are told, and find a referral check on their list, to refer elsewhere."""
+    with transaction.atomic():
+        due = list(
+            Referral.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.REQUESTED, expire_at__lte=now)
+            .order_by("expire_at", "id")[: limit or conf.SWEEP_BATCH]
+        )
+        days = conf.expire_after_business_days()
+        for referral in due:
+            referral = referral_transition(
+                actor=actor,
+                referral=referral,
+                action="cancel",
+                reason_code=ReasonCode.EXPIRED,
+                note=f"Not answered in {days} business days",
+            )
+            if referral.case.status == Case.Status.OPEN:
+                task_create(
+                    actor=actor,
+                    case=referral.case,
+                    kind=FollowUpTask.Kind.REFERRAL_CHECK,
+                    deadline=add_business_days(now, 1),
+                    reason=(
+                        f"Referral #{referral.pk} to {referral.provider.name} expired "
+                        "unanswered: refer elsewhere"
+                    ),
+                )
+    return len(due)
+
+
+# --- telling people ------------------------------------------------------------------------
+
+
+def provider_staff(provider: Provider) -> list[User]:
+    return list(
+        User.objects.filter(provider_membership__provider=provider, is_active=True)
+        .select_related("staff_profile")
+        .order_by("id")
+    )
+
+
+# Notices are rendered per recipient in their language (en, es); the labels the Spanish
+# templates need.
+STATUS_LABELS_ES: dict[str, str] = {
+    Status.REQUESTED: "enviada",
+    Status.ACCEPTED: "aceptada",
+    Status.REJECTED: "rechazada",
+    Status.IN_PROGRESS: "en curso",
+    Status.ON_HOLD: "en lista de espera",
+    Status.COMPLETED: "traspaso confirmado",
+    Status.FAILED: "el vecino no llegó",
+    Status.CANCELLED: "cancelada",
+}
+REASON_LABELS_ES: dict[str, str] = {
+    ReasonCode.NO_CAPACITY: "sin cupo",
+    ReasonCode.WAITLIST: "lista de espera",
+    ReasonCode.NOT_ELIGIBLE: "no cumple los requisitos",
+    ReasonCode.NO_FUNDS: "sin fondos",
+    ReasonCode.ADDITIONAL_ASSESSMENT_REQUIRED: "se requiere otra evaluación",
+    ReasonCode.NEIGHBOR_DECLINED: "el vecino no aceptó",
+    ReasonCode.UNABLE_TO_CONTACT: "no se pudo contactar",
+    ReasonCode.EXPIRED: "vencida sin respuesta",
+    ReasonCode.OTHER: "otro motivo",
+}
+
+
+def _context(referral: Referral, **extra: Any) -> dict[str, Any]:
+    reason = referral.status_reason
+    return {
+        "referral_id": referral.pk,
+        "case_number": referral.case.number,
+        "provider": referral.provider.name,
+        "service": referral.service.name,
+        "status": referral.status,
+        "status_label": referral.get_status_display(),
+        "status_label_es": STATUS_LABELS_ES.get(referral.status, referral.status),
+        "reason_code": reason,
+        "reason_label": ReasonCode(reason).label if reason else "",
+        "reason_label_es": REASON_LABELS_ES.get(reason, reason),
+        "expire_at": timezone.localtime(referral.expire_at),
+        "chase_days": conf.chase_after_business_days(),
+        "expire_days": conf.expire_after_business_days(),
+        **extra,
+    }
+
+
+_PROVIDER_EMAIL_KINDS: dict[str, str] = {
+    Notice.Kind.REFERRAL_SENT: ProviderEmail.Kind.SENT,
+    Notice.Kind.REFERRAL_CHASED: ProviderEmail.Kind.CHASED,
+    Notice.Kind.REFERRAL_UPDATE: ProviderEmail.Kind.CANCELLED,
+}
+
+
+def _tell_provider(referral: Referral, *, kind: str, created_by: str) -> None:
+    """Provider staff hear of it in the portal (and by email); an organization without
+    accounts hears of it at its intake address, by an email with a signed link."""
+    staff = provider_staff(referral.provider)
+    suffix = "" if kind != Notice.Kind.REFERRAL_UPDATE else f":{referral.status}:provider"
+    notice_send(
+        kind=kind,
+        subject_key=f"referral:{referral.pk}{suffix}",
+        recipients=staff,
+        context=_context(referral, audience="provider"),
+        created_by=created_by,
+        case=referral.case,
+        link=f"/provider/referrals/{referral.pk}/",
+    )
+    if staff or not referral.provider.email:
+        return
+    email_kind = _PROVIDER_EMAIL_KINDS.get(kind)
+    if email_kind is None:
+        return
+    if (
+        email_kind == ProviderEmail.Kind.CANCELLED
+        and not ProviderEmail.objects.filter(
+            referral=referral, kind=ProviderEmail.Kind.SENT
+        ).exists()
+    ):
+        return  # they never heard of it
+    _, created = ProviderEmail.objects.get_or_create(
+        referral=referral, kind=email_kind, defaults={"to": referral.provider.email}
+    )
+    if created:
+        from .tasks import email_provider
+
+        enqueue_on_commit(email_provider, referral.pk, str(email_kind))
+
+
+def _tell_navigators(referral: Referral, *, kind: str, created_by: str) -> None:
+    suffix = f":{referral.status}" if kind == Notice.Kind.REFERRAL_UPDATE else ""
+    if kind == Notice.Kind.REFERRAL_CHASED:
+        suffix = ":navigators"
+    notice_send(
+        kind=kind,
+        subject_key=f"referral:{referral.pk}{suffix}",
+        recipients=case_navigators(referral.case),
+        context=_context(referral, audience="navigators", note=referral.status_note),
+        created_by=created_by,
+        case=referral.case,
+        link=f"/cases/{referral.case_id}/",
+    )

@@ -1,0 +1,78 @@
+"""Tracked models change only in ways simple-history sees: never QuerySet.update() or bulk_*
+(bulk_create_with_history is the exception). Scans the apps' code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from django.apps import apps
+from simple_history.models import registered_models
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ("heart_cases", "navigation", "referrals")
+FORBIDDEN = {"update", "bulk_create", "bulk_update", "update_or_create"}
+
+
+def tracked_model_names() -> set[str]:
+    names = set()
+    for model in apps.get_models():
+        tracked = model in registered_models.values() or hasattr(model, "history")
+        if tracked and not model.__name__.startswith("Historical"):
+            names.add(model.__name__)
+    return names
+
+
+def receiver_root(node: ast.AST) -> str | None:
+    """The name at the start of a chain like Case.objects.filter(...).update."""
+    while True:
+        if isinstance(node, ast.Attribute):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Name):
+            return node.id
+        else:
+            return None
+
+
+def violations() -> list[str]:
+    tracked = tracked_model_names()
+    found = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in FORBIDDEN
+                ):
+                    root = receiver_root(node.func.value)
+                    if root in tracked:
+                        found.append(
+                            f"{path.relative_to(ROOT)}:{node.lineno} {root}.….{node.func.attr}()"
+                        )
+    return found
+
+
+def test_the_scan_knows_the_tracked_models():
+    names = tracked_model_names()
+    assert {"Neighbor", "Case", "FieldResponse", "FollowUpTask", "ContactAttempt"} <= names
+    assert {"PairAssignment"} <= names
+
+
+def test_the_scan_catches_a_bulk_write_on_a_tracked_model(tmp_path):
+    snippet = "Case.objects.filter(status='open').update(status='closed')\n"
+    call = next(
+        n
+        for n in ast.walk(ast.parse(snippet))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "update"
+    )
+    assert receiver_root(call.func.value) == "Case"
+
+
+def test_no_app_code_writes_a_tracked_model_behind_historys_back():
+    assert violations() == []

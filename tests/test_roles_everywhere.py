@@ -1,0 +1,167 @@
+"""Every endpoint and page for every role: lists never show what a role may not see, details are
+404, writes are 403, anonymous is 401 (API) or sent to log in (pages)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from heart_cases.actors import system_actor
+from navigation.services import case_assign_auto
+from tests.conftest import ROLES, field_response_body
+
+pytestmark = pytest.mark.django_db
+EVERYONE = [*ROLES, "anonymous"]
+NAVIGATORS = {"clinician", "peer", "supervisor"}
+
+
+@pytest.fixture
+def world(make_staff, make_pair, expanded_hours):
+    """One case with a follow-up assigned to a pair whose members are the role users."""
+    users = {role: make_staff(f"{role}-user", role)[0] for role in ROLES}
+    pair = make_pair("a")
+    pair.clinician, pair.peer = users["clinician"], users["peer"]
+    pair.save()
+    responder_client = APIClient()
+    responder_client.force_authenticate(users["responder"])
+
+    def new_case(n: int) -> dict:
+        body = field_response_body(
+            incident_number=f"R-{n}", neighbor={"phone": f"+1919555{n:04d}", "first_name": f"R{n}"}
+        )
+        data = responder_client.post("/api/v1/field-responses/", body, format="json").json()
+        from heart_cases.models import Case
+
+        case_assign_auto(actor=system_actor("t"), case=Case.objects.get(pk=data["case"]["id"]))
+        return data
+
+    return users, pair, new_case
+
+
+def api_client(users, role):
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(users[role])
+    return client
+
+
+def expect(role, allowed, ok, forbidden):
+    if role == "anonymous":
+        return 401
+    return ok if role in allowed else forbidden
+
+
+@pytest.fixture
+def expanded_hours(db):
+    from navigation.models import ServiceSchedule
+
+    ServiceSchedule.objects.update(active=False)
+    ServiceSchedule.objects.filter(name__startswith="Expanded").update(active=True)
+
+
+def test_every_api_endpoint_answers_each_role_as_it_should(world):
+    users, pair, new_case = world
+    now = timezone.now().isoformat()
+    results = {}
+    for index, role in enumerate(EVERYONE):
+        created = new_case(index * 10)
+        case_id, task_id = created["case"]["id"], created["follow_up"]["id"]
+        client = api_client(users, role)
+        checks = {
+            "POST field-responses": (
+                client.post(
+                    "/api/v1/field-responses/",
+                    field_response_body(incident_number=f"X-{role}"),
+                    format="json",
+                ).status_code,
+                expect(role, {"responder", "supervisor"}, 201, 403),
+            ),
+            "GET cases": (
+                client.get("/api/v1/cases/").status_code,
+                expect(role, NAVIGATORS, 200, 403),
+            ),
+            "GET case": (
+                client.get(f"/api/v1/cases/{case_id}/").status_code,
+                expect(role, NAVIGATORS, 200, 404),
+            ),
+            "GET case history": (
+                client.get(f"/api/v1/cases/{case_id}/history/").status_code,
+                expect(role, NAVIGATORS, 200, 404),
+            ),
+            "GET tasks": (
+                client.get("/api/v1/tasks/").status_code,
+                expect(role, NAVIGATORS, 200, 403),
+            ),
+            "POST attempt": (
+                client.post(
+                    f"/api/v1/tasks/{task_id}/attempts/",
+                    {"method": "phone", "outcome": "no_answer", "occurred_at": now},
+                    format="json",
+                ).status_code,
+                expect(role, NAVIGATORS, 201, 403),
+            ),
+            "POST assign": (
+                client.post(
+                    f"/api/v1/cases/{case_id}/assign/", {"pair": pair.pk}, format="json"
+                ).status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
+            "GET access-log": (
+                client.get("/api/v1/access-log/").status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
+            "POST close": (
+                client.post(
+                    f"/api/v1/cases/{case_id}/close/", {"outcome": "other"}, format="json"
+                ).status_code,
+                expect(role, NAVIGATORS, 200, 403),
+            ),
+        }
+        for name, (got, wanted) in checks.items():
+            results[(role, name)] = (got, wanted)
+    wrong = {key: value for key, value in results.items() if value[0] != value[1]}
+    assert wrong == {}
+
+
+def test_lists_show_a_navigator_only_their_own_pairs_tasks(world, make_pair):
+    users, _pair, new_case = world
+    mine = new_case(1)
+    other_pair = make_pair("b")
+    other = new_case(2)
+    from heart_cases.models import Case
+    from navigation.services import pair_assign
+
+    pair_assign(
+        actor=system_actor("t"),
+        case=Case.objects.get(pk=other["case"]["id"]),
+        pair=other_pair,
+        reason="t",
+    )
+    for role in ("clinician", "peer"):
+        ids = {t["id"] for t in api_client(users, role).get("/api/v1/tasks/").json()["results"]}
+        assert mine["follow_up"]["id"] in ids
+        assert other["follow_up"]["id"] not in ids
+
+
+def test_every_page_answers_each_role_as_it_should(client, world):
+    users, _, new_case = world
+    case_id = new_case(5)["case"]["id"]
+    pages = {
+        "/tasks/": NAVIGATORS,
+        "/my-cases/": NAVIGATORS,
+        f"/cases/{case_id}/": NAVIGATORS,
+        "/access-log/": {"supervisor"},
+        "/notifications/": set(ROLES),
+    }
+    wrong = {}
+    for role in EVERYONE:
+        client.logout()
+        if role != "anonymous":
+            client.force_login(users[role])
+        for path, allowed in pages.items():
+            code = client.get(path).status_code
+            wanted = 302 if role == "anonymous" else 200 if role in allowed else 404
+            if code != wanted:
+                wrong[(role, path)] = (code, wanted)
+    assert wrong == {}
