@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -45,7 +46,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def access_log_page(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("heart_cases.view_accesslog"):
-        raise Http404
+        raise PermissionDenied
     filters: dict[str, int] = {}
     for name in ("case", "user"):
         raw = request.GET.get(name, "")

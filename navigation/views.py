@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -43,6 +44,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("tasks")
     if user.has_perm("referrals.respond_referral"):
         return redirect("provider-inbox")
+    if user.has_perm("heart_cases.view_metrics"):
+        return redirect("metrics-dashboard")
     return render(request, "navigation/no_work.html", {"role": role_of(user)})
 
 
@@ -50,7 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def task_list_page(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     if not user.has_perm("navigation.view_followuptask"):
-        raise Http404
+        raise PermissionDenied
     now = timezone.now()
     page = selectors.task_page_groups(user=user, now=now)
     ids = [t.pk for group in page["groups"].values() for t in group]
@@ -73,7 +76,7 @@ def task_list_page(request: HttpRequest) -> HttpResponse:
 def attempt_create_page(request: HttpRequest, task_id: int) -> HttpResponse:
     user = acting_user(request)
     if not user.has_perm("navigation.add_contactattempt"):
-        raise Http404
+        raise PermissionDenied
     task = task_for_attempt(user=user, task_id=task_id)
     if not services.can_work_task(user, task):
         messages.error(request, "Only the assigned pair or a supervisor can log this attempt.")
@@ -112,7 +115,7 @@ def open_cases_page(request: HttpRequest) -> HttpResponse:
     """The person's open cases (a supervisor's: every open case)."""
     user = acting_user(request)
     if not user.has_perm("heart_cases.view_case"):
-        raise Http404
+        raise PermissionDenied
     cases = selectors.open_cases_for_home(user)
     _log_list(request, "case", [case["id"] for case in cases])
     return render(request, "navigation/home.html", {"cases": cases, "role": role_of(user)})
@@ -135,7 +138,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 def case_assign_page(request: HttpRequest, case_id: int) -> HttpResponse:
     user = acting_user(request)
     if not user.has_perm("heart_cases.assign_case"):
-        raise Http404
+        raise PermissionDenied
     case = case_selectors.case_get_for_user(user=user, case_id=case_id)
     form = CaseAssignInput(data=request.POST.dict())
     pair = None

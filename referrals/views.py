@@ -272,8 +272,8 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 @login_required
 def case_refer(request: HttpRequest, case_id: int) -> HttpResponse:
     """Find a provider by need and language, and refer the neighbor with their consent."""
+    case = _case(request, case_id)  # 404 first: never say a case exists to who may not see it
     _require(request, "referrals.add_referral")
-    case = _case(request, case_id)
     if case.status != Case.Status.OPEN:
         messages.error(request, _("This case is closed."))
         return redirect("case", case_id=case.pk)

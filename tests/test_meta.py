@@ -36,6 +36,7 @@ PAGES_WITHOUT_ARGUMENTS = [
     "notifications",
     "provider-inbox",
     "access-log-page",
+    "metrics-dashboard",
 ]
 
 

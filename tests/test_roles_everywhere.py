@@ -147,21 +147,55 @@ def test_lists_show_a_navigator_only_their_own_pairs_tasks(world, make_pair):
 def test_every_page_answers_each_role_as_it_should(client, world):
     users, _, new_case = world
     case_id = new_case(5)["case"]["id"]
+    # A page a role may not use is 403; a page about an object it may not see is 404.
     pages = {
-        "/tasks/": NAVIGATORS,
-        "/my-cases/": NAVIGATORS,
-        f"/cases/{case_id}/": NAVIGATORS,
-        "/access-log/": {"supervisor"},
-        "/notifications/": set(ROLES),
+        "/tasks/": (NAVIGATORS, 403),
+        "/my-cases/": (NAVIGATORS, 403),
+        "/access-log/": ({"supervisor"}, 403),
+        "/notifications/": (set(ROLES), 403),
+        "/provider/": ({"provider"}, 403),
+        f"/cases/{case_id}/": (NAVIGATORS, 404),
+        f"/cases/{case_id}/refer/": (NAVIGATORS, 404),
     }
     wrong = {}
     for role in EVERYONE:
         client.logout()
         if role != "anonymous":
             client.force_login(users[role])
-        for path, allowed in pages.items():
+        for path, (allowed, refused) in pages.items():
             code = client.get(path).status_code
-            wanted = 302 if role == "anonymous" else 200 if role in allowed else 404
+            wanted = 302 if role == "anonymous" else 200 if role in allowed else refused
             if code != wanted:
                 wrong[(role, path)] = (code, wanted)
     assert wrong == {}
+
+
+def test_analysts_never_receive_a_neighbors_name_phone_or_birth_date(client, world):
+    users, _, new_case = world
+    case = new_case(7)
+    from heart_cases.models import Neighbor
+
+    neighbor = Neighbor.objects.get(pk=case["neighbor"]["id"])
+    secrets = [neighbor.first_name, str(neighbor.phone), neighbor.phone.national_number, "1988"]
+    api = api_client(users, "analyst")
+    client.force_login(users["analyst"])
+    responses = [
+        api.get(path)
+        for path in (
+            "/api/v1/cases/",
+            f"/api/v1/cases/{case['case']['id']}/",
+            f"/api/v1/cases/{case['case']['id']}/history/",
+            "/api/v1/tasks/",
+            "/api/v1/referrals/",
+            "/api/v1/providers/",
+            "/api/v1/access-log/",
+        )
+    ]
+    responses += [
+        client.get(path)
+        for path in ("/", "/tasks/", "/my-cases/", f"/cases/{case['case']['id']}/", "/provider/")
+    ]
+    for response in responses:
+        body = response.content.decode()
+        for secret in secrets:
+            assert str(secret) not in body, (response.wsgi_request.path, secret)

@@ -216,7 +216,7 @@ def test_supervisors_review_the_access_log_by_case_and_by_user(intake, navigator
 
 def test_the_access_log_page_is_for_supervisors(client, intake, supervisor, navigator):
     client.force_login(navigator[0])
-    assert client.get("/access-log/").status_code == 404
+    assert client.get("/access-log/").status_code == 403
     client.force_login(supervisor[0])
     page = client.get("/access-log/").content.decode()
     assert "Access log" in page

@@ -32,7 +32,7 @@ def test_navigators_land_on_the_task_list_and_providers_on_their_inbox(client, d
     login(client, "supervisor")
     assert client.get("/")["Location"] == "/tasks/"
     login(client, "analyst")
-    assert client.get("/").status_code == 200
+    assert client.get("/")["Location"] == "/metrics/"
 
 
 def test_a_clinician_sees_only_their_pairs_open_cases(client, demo):

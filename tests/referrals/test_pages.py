@@ -245,7 +245,9 @@ def test_a_navigator_cancels_a_referral_or_records_withdrawn_consent(client, cit
 def test_provider_staff_cannot_use_the_navigator_pages(client, city):
     referral = city.refer()
     client.force_login(city.casa_staff)
-    assert client.get(f"/cases/{city.case.pk}/refer/").status_code == 403
+    assert (
+        client.get(f"/cases/{city.case.pk}/refer/").status_code == 404
+    )  # a page about the case: never reveal it
     assert client.post(f"/cases/{city.case.pk}/referrals/{referral.pk}/cancel/").status_code == 403
     assert client.post(f"/cases/{city.case.pk}/close-connected/").status_code == 403
 

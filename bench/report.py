@@ -1,0 +1,472 @@
+"""bench/results/latest.json and the BENCHMARKS.md table, written from the same results.
+
+Running one benchmark alone replaces only its own entry in latest.json; every entry keeps the
+date it was measured, and the table says it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from .figures import Outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+MARKDOWN = ROOT / "BENCHMARKS.md"
+ORDER = ("intake", "task_list", "sweep", "memory")
+
+
+def _details(results: dict[str, Any], name: str) -> dict[str, Any]:
+    return results.get("benchmarks", {}).get(name, {}).get("details", {})
+
+
+def _why_intake_throughput(results: dict[str, Any]) -> str:
+    single = _details(results, "intake").get("one_at_a_time", {})
+    bare, intake = single.get("bare_row", {}), single.get("intake", {})
+    ceiling = ""
+    if bare.get("p50_ms") and intake.get("p50_ms"):
+        ceiling = (
+            f" One at a time, in this process and without HTTP, an intake took "
+            f"{intake['p50_ms']} ms and {intake.get('queries')} queries against "
+            f"{bare['p50_ms']} ms and {bare.get('queries')} queries for the bare row: a "
+            f"ratio of {bare['p50_ms'] / intake['p50_ms']:.2f} before any queueing."
+        )
+    return (
+        "Intake is one transaction that takes advisory locks on the match keys, matches the "
+        "neighbor by phone and by name and date of birth, runs two likeness searches, draws "
+        "a case number, writes the neighbor, phone, case, field response and follow-up task, "
+        "reads the service schedule, and writes a django-simple-history row for each of "
+        "five objects; the bare row writes one row." + ceiling + " With 2 sync workers on 2 "
+        "cores that PostgreSQL and the load generator share, throughput is CPU-bound, so the "
+        "ratio under load stays near that ceiling or below it; reaching 0.40 needs less work "
+        "per intake."
+    )
+
+
+def _why_intake_p95(results: dict[str, Any]) -> str:
+    intake = _details(results, "intake").get("intake", {})
+    rate = intake.get("requests_per_s") or 0
+    clients = _details(results, "intake").get("clients", 16)
+    mean = f"{1000 * clients / rate:.0f} ms" if rate else "?"
+    return (
+        f"The load is closed-loop: {clients} clients against 2 sync gunicorn workers, so "
+        f"{clients - 2} requests always wait in the listen queue. By Little's law the mean "
+        f"latency is clients / throughput = {clients} / {rate} req/s = {mean}; even the mean "
+        f"under 100 ms would need more than {clients / 0.1:.0f} req/s (and p95 sits above the "
+        "mean), more than the bare-row endpoint reached here. The goal depends on the "
+        "deployment as much as on the code: more gunicorn workers on more cores (or fewer "
+        "concurrent clients per worker), and a cheaper intake (see the throughput note)."
+    )
+
+
+def _why_task_list(results: dict[str, Any]) -> str:
+    details = _details(results, "task_list")
+    small, large = details.get("small", {}), details.get("large", {})
+    parts = []
+    for surface in ("api", "page"):
+        s, b = small.get(surface, {}), large.get(surface, {})
+        parts.append(
+            f"{surface}: database time p50 {s.get('database_p50_ms')} -> "
+            f"{b.get('database_p50_ms')} ms, other work on the machine "
+            f"{s.get('cpu', {}).get('others_cores')} -> {b.get('cpu', {}).get('others_cores')} "
+            "cores"
+        )
+    return (
+        "The query count is the same at both sizes; what grows is one index read. The page's "
+        "list query finds the pair's open follow-ups by combining the index on pair (every "
+        "follow-up the pair ever had: about 20,000 at 1,000,000 cases) with the index on "
+        "status, because the 'open' condition (pending, or missed and unresolved) is an OR "
+        "the (pair, status, work-by) index does not serve; at 1,000,000 cases that read was "
+        "3.5 ms of a 4.5 ms query (EXPLAIN ANALYZE). The rest of a request is Python (DRF, "
+        "the template) and moves with the load on the shared machine (" + "; ".join(parts) + "). "
+        "See 'Possible speed-ups'."
+    )
+
+
+def _why_sweep_time(results: dict[str, Any]) -> str:
+    return (
+        "Per batch of 500, `sweep_reminders` runs one query that joins every pending, "
+        "not-yet-reminded follow-up to its case, neighbor, pair, both navigators and their "
+        "profiles, sorts all of them by work-by and only then takes 500 and locks them (in "
+        "the plan, LockRows sits above a Sort of every candidate, which spills to disk): "
+        "with 100,000 due that query alone took about 0.6 s per batch (EXPLAIN ANALYZE), and "
+        "it grows with the number still pending, so 10 times the follow-ups take more than 10 "
+        "times as long. Most of the rest is rendering two notifications per follow-up, one "
+        "per pair member, through the template engine (about 0.3 ms each). See 'Possible "
+        "speed-ups' below."
+    )
+
+
+def _why_sweep_speedup(results: dict[str, Any]) -> str:
+    runs = _details(results, "sweep").get("runs", [])
+    others = [
+        f"{r['size']:,} x {r['workers']}: {r.get('cpu', {}).get('others_cores')}"
+        for r in runs
+        if r.get("cpu")
+    ]
+    return (
+        "Two workers need two cores for themselves and PostgreSQL's backends; this machine "
+        "has two, shared with other developers' test runs (cores taken by other work during "
+        "each run: " + "; ".join(others) + "). At quieter moments on 2026-11-21, with the same "
+        "sweep code, two workers did reach the goal: 20,000 due took 24.3 s with one worker "
+        "and 13.0 s with two (1.87x), and in two earlier full runs 10,000 due went 1.71x and "
+        "2.15x faster. The "
+        "sweep also wastes some of the second worker: a worker whose candidate query started "
+        "before the other's commit can claim follow-ups that were just reminded (SKIP LOCKED "
+        "skips only rows still locked, and the new notices are not in its snapshot); the "
+        "unique notice constraint drops the duplicates, but the batch is spent (3 of 43 "
+        "batches in a two-thread experiment with 20,000 due)."
+    )
+
+
+def _why_memory(results: dict[str, Any]) -> str:
+    return (
+        "The sweep holds at most one batch (500 follow-ups) in memory; growth beyond that "
+        "would come from the allocator keeping freed memory."
+    )
+
+
+# The likely why of a missed goal, by figure; shown only beside a goal that was missed. They
+# come from reading this run's measurements (latest.json) and from the investigation written
+# up under 'Possible speed-ups', not from guesses made before measuring.
+WHY: dict[str, Callable[[dict[str, Any]], str]] = {
+    "intake.throughput": _why_intake_throughput,
+    "intake.p95": _why_intake_p95,
+    "task_list.api.p50": _why_task_list,
+    "task_list.api.p95": _why_task_list,
+    "task_list.page.p50": _why_task_list,
+    "task_list.page.p95": _why_task_list,
+    "sweep.large.1_worker": _why_sweep_time,
+    "sweep.large.2_workers": _why_sweep_speedup,
+    "sweep.small.2_workers": _why_sweep_speedup,
+    "memory.growth": _why_memory,
+}
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    changed = [line for line in git("status", "--porcelain").splitlines() if line]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_files": len(changed)}
+
+
+def machine_facts(bench: Any) -> dict[str, Any]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    redis_version = bench.redis_client().info("server").get("redis_version", "?")
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kib = int(line.split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "postgresql": postgres,
+        "redis": redis_version,
+        "django": version("django"),
+        "celery": version("celery"),
+        "gunicorn": version("gunicorn"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "git": _git(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def load_results() -> dict[str, Any]:
+    if RESULTS.exists():
+        try:
+            return json.loads(RESULTS.read_text())
+        except json.JSONDecodeError:
+            pass
+    return {"benchmarks": {}}
+
+
+def save(
+    *, outcomes: list[Outcome], machine: dict[str, Any], run: dict[str, Any]
+) -> dict[str, Any]:
+    results = load_results()
+    results.setdefault("benchmarks", {})
+    for outcome in outcomes:
+        entry = outcome.as_dict()
+        entry["machine"] = machine
+        results["benchmarks"][outcome.name] = entry
+    results["machine"] = machine
+    results["last_run"] = run
+    # The known benchmarks in their order, then any other that reported (a later addition).
+    names = [*ORDER, *sorted(set(results["benchmarks"]) - set(ORDER))]
+    results["figures"] = [
+        {**figure, "benchmark": name, "measured": entry["started"]}
+        for name in names
+        if (entry := results["benchmarks"].get(name))
+        for figure in entry["figures"]
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    MARKDOWN.write_text(render(results))
+    return results
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+    return f"{text} {unit}".strip()
+
+
+def _met(met: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "—"}[met]
+
+
+def _cpu_row(label: str, cpu: dict[str, Any] | None) -> str:
+    if not cpu:
+        return f"| {label} | — | — | — | — |"
+    return (
+        f"| {label} | {cpu['seconds']} | {cpu['busy_cores']} of {cpu['cores']} | "
+        f"{cpu['ours_cores']} | {cpu['others_cores']} |"
+    )
+
+
+def _contention(results: dict[str, Any]) -> list[str]:
+    """Who used the cores during each measurement (bench.infra.CpuMeter)."""
+    rows = []
+    intake = _details(results, "intake")
+    for key, label in (("bare_row", "intake: bare-row baseline"), ("intake", "intake")):
+        if key in intake:
+            rows.append(_cpu_row(label, intake[key].get("cpu")))
+    task_list = _details(results, "task_list")
+    for size in ("small", "large"):
+        for surface in ("api", "page"):
+            if surface in task_list.get(size, {}):
+                label = f"task list {surface} @ {task_list[size].get('cases', 0):,} cases"
+                rows.append(_cpu_row(label, task_list[size][surface].get("cpu")))
+    for run in _details(results, "sweep").get("runs", []):
+        label = f"sweep {run['size']:,} due, {run['workers']} worker(s)"
+        rows.append(_cpu_row(label, run.get("cpu")))
+    if not rows:
+        return []
+    return [
+        "## Who used the cores",
+        "",
+        "This machine is shared: other developers' test runs use the same cores and the same "
+        "PostgreSQL server. Cores busy during each measurement (from /proc/stat), split "
+        "between the benchmark's own processes (this process, gunicorn, the workers, "
+        "redis-server and the PostgreSQL backends of the benchmark database) and everything "
+        "else. A speed-up or a ratio measured while other work took a core is not the code's "
+        "alone.",
+        "",
+        "| measurement | seconds | cores busy | ours | other work |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
+def render(results: dict[str, Any]) -> str:
+    figures = results.get("figures", [])
+    machine = results.get("machine", {})
+    run = results.get("last_run", {})
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench.run`) from `bench/results/latest.json`; "
+        "do not edit by hand. Each figure is measured side by side with its baseline in the "
+        "same run. Benchmarks are never timed assertions inside `make test`.",
+        "",
+        f"Last run: `{run.get('command', '?')}` — {', '.join(run.get('benchmarks', []))}; "
+        f"started {run.get('started', '?')}, wall time {run.get('wall_seconds', '?')} s.",
+        "",
+        "| figure | value | baseline | ratio | goal | met | measured |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in figures:
+        baseline = f"{_number(f['baseline'], f['unit'])} ({f['baseline_name']})"
+        ratio = "—" if f["ratio"] is None else f"{f['ratio']:g} ({f['ratio_is']})"
+        value = _number(f["value"], f["unit"]) + (f" ({f['note']})" if f.get("note") else "")
+        lines.append(
+            f"| {f['name']} | {value} | {baseline} | {ratio} | "
+            f"{f['goal']} | {_met(f['met'])} | {f['measured'][:16].replace('T', ' ')} |"
+        )
+    missed = [f for f in figures if f["met"] is False]
+    lines += ["", "## Goals missed", ""]
+    if not missed:
+        lines.append("None: every figure with a goal met it.")
+    for f in missed:
+        explain = WHY.get(f["key"])
+        why = f" Likely why: {explain(results)}" if explain else ""
+        lines.append(f"- **{f['name']}** ({f['goal']}): {f['missed_by']}.{why}")
+    lines += ["", *_contention(results)]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"- {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}), "
+        f"{machine.get('memory_gib', '?')} GiB memory, Linux {machine.get('kernel', '?')}",
+        f"- Python {machine.get('python', '?')}, PostgreSQL {machine.get('postgresql', '?')}, "
+        f"Redis {machine.get('redis', '?')}, Django {machine.get('django', '?')}, "
+        f"Celery {machine.get('celery', '?')}, gunicorn {machine.get('gunicorn', '?')}",
+        f"- Load average when the run started: {machine.get('load_average_at_start', '?')} "
+        f"— {machine.get('date', '?')}",
+        f"- Code: commit {machine.get('git', {}).get('commit', '?')} plus "
+        f"{machine.get('git', {}).get('uncommitted_files', '?')} uncommitted files (the work "
+        "tree as it was during the run; other developers were editing it)",
+        "- Everything on this one machine: PostgreSQL (shared with other developers' test runs, "
+        "which were running at the same time), a private redis-server, gunicorn, Celery "
+        "workers and the load generator compete for the same cores.",
+        "",
+        *HOW_TO_RUN,
+        "",
+        *METHOD,
+        "",
+        *SPEED_UPS,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+HOW_TO_RUN = [
+    "## How to run",
+    "",
+    "```",
+    "make bench                          # all four: 8 to 11 minutes on this machine",
+    ".venv/bin/python -m bench.run intake       # or task_list, sweep, memory; several allowed",
+    "```",
+    "",
+    "Needs PostgreSQL at `HEART_BENCH_DATABASE_URL` (default "
+    "`postgres://postgres@127.0.0.1:5432/heart_bench`; the run drops and re-creates that "
+    "database, so its name must contain `bench`, and drops it at the end unless `--keep-db`) "
+    "and `redis-server` on the PATH (a private one is started on a free port; the shared Redis "
+    "is never touched). Results: `bench/results/latest.json` (every figure, its unit, "
+    "baseline, ratio, goal and whether it was met, the measurements behind it and the "
+    "machine) and this file. Running one benchmark replaces only its own rows.",
+    "",
+    "For a quick try of a change, smaller runs (their rows then say so in their names): "
+    "`HEART_BENCH_LOAD_SECONDS` (intake, default 30), `HEART_BENCH_TASK_LIST_CASES` "
+    "(default 1000000), `HEART_BENCH_SWEEP_SIZES` (default `10000,100000`), "
+    "`HEART_BENCH_SWEEP_BOUND` (default 75 s), `HEART_BENCH_MEMORY_FOLLOW_UPS` (default "
+    "100000). Gunicorn's and the workers' output goes to `var/bench-logs/`.",
+]
+
+METHOD = [
+    "## What is measured",
+    "",
+    "1. **Intake throughput.** gunicorn, 2 sync workers, on PostgreSQL holding 10,000 earlier "
+    "cases. A closed-loop load generator (Python threads, `http.client`) with 16 clients posts "
+    "to the benchmark-only bare-row endpoint (`HEART_BENCH_ENDPOINTS=true`: same token auth, "
+    "permission and JSON parsing, one bare row) and to `POST /api/v1/field-responses/` in "
+    "turns, 3 slices of 10 s counted for each (3 s of warm-up before the first slice of each, "
+    "1 s before the others), so that other work on the shared machine falls on both alike. "
+    "Intake bodies have distinct incident numbers and distinct neighbors (name, date of "
+    "birth and phone unused before); each intake also queues `assign_case` on commit to the "
+    "private Redis (no worker consumes it during the run). Requests/s counts 201 answers; "
+    "percentiles are over those answers. The per-token API throttle is raised "
+    "(`HEART_API_RATE=1000000/min`) so that it does not answer 429. Beside it, both "
+    "endpoints one request at a time in this process (100 each), with their query counts.",
+    "2. **Task list at scale.** In-process with Django's test client: the peer of pair 1 asks "
+    "for `GET /api/v1/tasks/?view=today&mine=true` (knox token) and `GET /tasks/` (session), "
+    "200 timed requests per surface and size; query count with `CaptureQueriesContext`. The "
+    "10,000-case database is copied (`CREATE DATABASE … TEMPLATE`) before 990,000 more cases "
+    "are added to the original, and the two sizes are measured in turns: 4 rounds of 50 "
+    "requests each, the order alternating, 5 untimed requests after each switch. Pair 1 owns "
+    "25 open "
+    "follow-ups at both sizes (6 overdue, 12 later today, 7 upcoming) and each of the other 49 "
+    "pairs 24, so every pair is near its capacity of 25 and the open work is the same at both "
+    "sizes; everything else is closed history over a year and all 50 pairs (pair 1's share "
+    "grows with it), each case with a done follow-up and a successful call. The intake "
+    "benchmark's 10,000 earlier cases are the same shape.",
+    "3. **Sweep.** 10,000 and then 100,000 open cases, each with a pending follow-up assigned "
+    "to one of 50 pairs, all with work-by 30 minutes from now (expanded schedule active). Time "
+    "from queueing the first `navigation.sweep_follow_ups` until the count of reminder notices "
+    "equals the number of due tasks (polled every 0.2 s), with one worker node "
+    "(`--concurrency 1`, `HEART_SWEEP_FANOUT=1`) and with two (`HEART_SWEEP_FANOUT=2`). "
+    "Navigators have no email address, so no email is sent. A run that has not finished "
+    "after 75 s (`HEART_BENCH_SWEEP_BOUND`) is stopped, so that `make bench` keeps to its 15 "
+    "minutes; its time is then projected from its steady rate (reminders per second from "
+    "the first reminder on), the table says so, and a speed-up between two stopped runs is "
+    "the ratio of their rates. The bound is above the 60 s goal, so that goal's verdict is "
+    "always measured.",
+    "4. **Memory.** One worker node, one pool process, measured three times: warm (after "
+    "one task), with 1,000 follow-ups scheduled ('before') and with 100,000 ('after'); the "
+    "figure is the growth from before to after, what depends on the number scheduled. The "
+    "project's way: follow-up rows due in 48 hours, and the normal sweep runs five times at "
+    "each step (it reads one batch of 500 candidates each time). The naive way: messages of "
+    "`bench.naive_follow_up` (bench/naive.py, loaded with `-I bench.naive`) queued with a "
+    "48-hour countdown, until the worker holds them all (the queue is empty and every "
+    "message is unacknowledged in the worker's hands). Memory is VmRSS of the worker's main "
+    "process plus its pool children.",
+    "",
+    "## Shortcuts in the setup",
+    "",
+    "- Cases are seeded in bulk with SQL (`INSERT … SELECT FROM generate_series`, "
+    "bench/seed.py), not through the API: no django-simple-history rows for seeded objects, "
+    "no NeighborPhone rows except for the intake benchmark's history, and foreign-key "
+    "triggers off while loading (`session_replication_role = replica`; the rows are "
+    "consistent by construction). `VACUUM ANALYZE` runs after each load, as autovacuum "
+    "would soon after.",
+    "- The shared PostgreSQL server keeps its default configuration (shared_buffers 128 MB).",
+]
+
+SPEED_UPS = [
+    "## Possible speed-ups (measured, not applied)",
+    "",
+    "Found while writing these benchmarks (2026-11-21) and measured then, in the benchmark "
+    "database; not re-measured by `make bench`. navigation/ is not the benchmark's to change.",
+    "",
+    "**Task list.** A partial index that matches `selectors.open_tasks()` exactly, in "
+    "`FollowUpTask.Meta.indexes` (with its migration): `models.Index(fields=['pair', "
+    "'work_by', 'id'], name='task_open_by_pair', condition=Q(next_task__isnull=True) & "
+    "(Q(status='pending') | Q(status='missed', resolved_at__isnull=True)))`. With 1,000,000 "
+    "cases the page's list query went from 4.5 ms to 1.1 ms and no longer reads the pair's "
+    "history (EXPLAIN ANALYZE, same data).",
+    "",
+    "**Sweep.** With 100,000 due follow-ups of which 50,000 were already reminded (the "
+    "middle of a sweep), one call of `sweep_reminders` at a time:",
+    "",
+    "| variant of one batch of 500 | seconds per batch |",
+    "| --- | --- |",
+    "| as it is | 0.92–1.02 |",
+    "| 1. claim ids first, then load the rows | 0.47–0.59 |",
+    "| 1 + 2. render once per notice and language | 0.37–0.46 |",
+    "",
+    "1. In `sweeps.sweep_reminders`, claim the ids alone — the same filter, `~Exists(reminded)`, "
+    "`order_by('work_by', 'id')`, `select_for_update(skip_locked=True)` and "
+    "`.values_list('id', flat=True)[:batch]` — then load those rows with the "
+    "`select_related(...)` and the same ordering. The same rows are locked in the same order, "
+    "but PostgreSQL sorts 28-byte rows of one table (1.5 MB) instead of 570-byte rows of an "
+    "eight-table join (26 MB, on disk): EXPLAIN ANALYZE 62 ms instead of about 650 ms.",
+    "2. In `notices._notify`, render each notice once per language instead of once per "
+    "recipient: no notice template uses `recipient` today, and the two members of a pair "
+    "usually share a language, so this halves the template work (keep the per-recipient "
+    "render if a template ever names its reader).",
+    "3. Turn PostgreSQL's JIT off for this OLTP workload (`DATABASES['default']['OPTIONS']"
+    "['options'] = '-c jit=off'` in settings): when the planner's estimate for the candidate "
+    "query crosses `jit_above_cost` (it did with stale statistics on the staff tables), "
+    "compiling it took about 0.6 s of every batch.",
+    "",
+    "With 1 and 2 a batch costs about 0.4 s, so 100,000 due would take about 80 s with one "
+    "worker instead of about 4 minutes; reaching 60 s would also need a bigger batch or "
+    "cheaper rendering (the `date` filter with a format string is most of a notice's render).",
+]

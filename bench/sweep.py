@@ -1,0 +1,204 @@
+"""Benchmark 3: the follow-up sweep when many follow-ups come due at once.
+
+10,000 and then 100,000 open cases, each with a pending follow-up owned by one of 50 pairs,
+all with the same work-by 30 minutes from now (work-by clamps to the close of service hours,
+so many tasks sharing one work-by is the real shape of "due at once"). The clock: from queueing
+the first `navigation.sweep_follow_ups` (as beat would) until every due task has its reminder
+Notice. Measured with one Celery worker process and with two (separate worker nodes,
+concurrency 1 each; HEART_SWEEP_FANOUT set to the number of workers, as settings advise).
+Navigators have no email address here, so the figure is the in-app reminder alone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from .context import Bench
+from .figures import Figure, Outcome, over, ratio, short_of
+from .workers import enqueue_sweep, start_workers, stop_workers, wait_drained
+
+SIZES = tuple(int(n) for n in os.environ.get("HEART_BENCH_SWEEP_SIZES", "10000,100000").split(","))
+WORKER_COUNTS = (1, 2)
+# Each run stops here if the sweep has not finished, so that `make bench` stays within its
+# 15 minutes; above the 60 s goal, so the goal's verdict is always measured, never projected.
+BOUND_SECONDS = float(os.environ.get("HEART_BENCH_SWEEP_BOUND", "75"))
+
+
+def describe_due(bench: Bench, size: int) -> None:
+    from django.utils import timezone
+
+    now = timezone.now()
+    pairs = bench.pair_ids
+    bench.seed.describe(
+        """
+        SELECT g, true, %(first)s + g %% %(pairs)s, %(deadline)s::timestamptz - interval '48 hours',
+               %(deadline)s::timestamptz, %(work_by)s::timestamptz
+        FROM generate_series(1, %(size)s::bigint) g
+        """,
+        {
+            "first": pairs[0],
+            "pairs": len(pairs),
+            "size": size,
+            "work_by": now + timedelta(minutes=30),
+            "deadline": now + timedelta(hours=2),
+        },
+    )
+
+
+def reminders() -> int:
+    from navigation.models import Notice
+
+    return Notice.objects.filter(kind=Notice.Kind.REMINDER).count()
+
+
+def steady_rate(samples: list[tuple[float, int]]) -> float | None:
+    """Reminders per second from the first recorded reminder to the last sample (leaves out
+    the worker picking up the first message)."""
+    started = next(((t, n) for t, n in samples if n > 0), None)
+    if started is None or samples[-1][0] <= started[0]:
+        return None
+    return (samples[-1][1] - started[1]) / (samples[-1][0] - started[0])
+
+
+def _wait_for_reminders(
+    size: int, enqueue: Callable[[], Any]
+) -> tuple[list[tuple[float, int]], int, float]:
+    """Queue the first sweep and poll the reminder count until all `size` are recorded or
+    the bound is reached: (samples of (seconds, reminders), reminders, seconds)."""
+    started = time.monotonic()
+    enqueue()
+    samples: list[tuple[float, int]] = []
+    while True:
+        done = reminders()
+        elapsed = time.monotonic() - started
+        samples.append((round(elapsed, 2), done))
+        if done >= size or elapsed >= BOUND_SECONDS:
+            return samples, done, elapsed
+        time.sleep(0.2)
+
+
+def one_run(bench: Bench, *, size: int, workers: int) -> dict[str, Any]:
+    from navigation.models import Notification
+
+    bench.seed.truncate_notices()
+    bench.redis_client().flushall()
+    processes = start_workers(
+        bench, count=workers, prefix=f"sweep{workers}", HEART_SWEEP_FANOUT=str(workers)
+    )
+    try:
+        with bench.cpu() as meter:
+            samples, done, elapsed = _wait_for_reminders(size, enqueue_sweep)
+        finished = done >= size
+        # A finished sweep leaves nothing behind; a stopped one leaves queued runs (dropped).
+        drained = wait_drained(bench, 30) if finished else False
+    finally:
+        stop_workers(processes)
+        bench.redis_client().flushall()
+    rate = steady_rate(samples)
+    projected = None
+    if not finished and rate:
+        projected = round(elapsed + (size - done) / rate, 1)
+    return {
+        "size": size,
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "finished": finished,
+        "projected_seconds": projected,
+        "reminders": done,
+        "notifications": Notification.objects.count(),
+        "steady_reminders_per_s": round(rate, 1) if rate else None,
+        "queue_drained_after": drained,
+        "cpu": meter.result,
+        # Progress over time, thinned: enough to see whether batches slow down as work ends.
+        "progress": samples[:: max(1, len(samples) // 20)] + samples[-1:],
+    }
+
+
+def _time(run: dict[str, Any]) -> float:
+    """Measured seconds, or the projection when the run stopped at the bound."""
+    return run["seconds"] if run["finished"] else (run["projected_seconds"] or float("inf"))
+
+
+def _note(run: dict[str, Any]) -> str:
+    if run["finished"]:
+        return ""
+    return (
+        f"projected: stopped at the {BOUND_SECONDS:.0f} s bound with {run['reminders']:,} of "
+        f"{run['size']:,} reminders, at {run['steady_reminders_per_s']} reminders/s"
+    )
+
+
+def run(bench: Bench) -> Outcome:
+    outcome = Outcome(name="sweep")
+    runs: dict[tuple[int, int], dict[str, Any]] = {}
+    for size in SIZES:
+        bench.seed.truncate_domain()
+        started = time.monotonic()
+        describe_due(bench, size)
+        bench.seed.materialize()
+        bench.seed.analyze()
+        bench.log(f"sweep: {size:,} due follow-ups seeded ({time.monotonic() - started:.1f} s)")
+        for workers in WORKER_COUNTS:
+            result = one_run(bench, size=size, workers=workers)
+            runs[(size, workers)] = result
+            bench.log(
+                f"sweep: {size:,} with {workers} worker(s): {result['seconds']} s, "
+                f"{result['reminders']:,} reminders, {result['notifications']:,} notifications, "
+                f"{result['steady_reminders_per_s']} reminders/s, cores busy "
+                f"{result['cpu']['busy_cores']} (other work {result['cpu']['others_cores']})"
+                + ("" if result["finished"] else f" -> {_note(result)}")
+            )
+    outcome.details = {
+        "runs": [runs[key] for key in sorted(runs)],
+        "pairs": len(bench.pair_ids),
+        "bound_seconds": BOUND_SECONDS,
+    }
+    small, large = SIZES[0], SIZES[-1]
+    one_large = runs[(large, 1)]
+    one_small = runs[(small, 1)]
+    first = Figure(
+        key="sweep.large.1_worker",
+        name=f"Sweep {large:,} due, 1 worker",
+        value=round(_time(one_large), 1),
+        unit="s",
+        baseline=round(_time(one_small), 1),
+        baseline_name=f"{small:,} due, 1 worker",
+        ratio_is=f"value / baseline (linear: {large // small if small else 0})",
+        ratio=ratio(_time(one_large), _time(one_small)),
+        goal="< 60 s",
+        met=one_large["finished"] and one_large["seconds"] < 60,
+        note=_note(one_large),
+    )
+    first.missed_by = over(first.value, 60, "time", " s") + (
+        "" if one_large["finished"] else f" (not finished after {BOUND_SECONDS:.0f} s)"
+    )
+    outcome.figures = [first]
+    for size in (large, small):
+        one, two = runs[(size, 1)], runs[(size, 2)]
+        if one["finished"] and two["finished"]:
+            speedup = ratio(one["seconds"], two["seconds"])
+            how = "baseline / value (speed-up)"
+        else:
+            speedup = ratio(two["steady_reminders_per_s"] or 0, one["steady_reminders_per_s"])
+            how = "speed-up from steady reminders/s"
+        outcome.figures.append(
+            Figure(
+                key=f"sweep.{'large' if size == large else 'small'}.2_workers",
+                name=f"Sweep {size:,} due, 2 workers",
+                value=round(_time(two), 1),
+                unit="s",
+                baseline=round(_time(one), 1),
+                baseline_name=f"{size:,} due, 1 worker",
+                ratio_is=how,
+                ratio=speedup,
+                goal=">= 1.6 x speed-up",
+                met=speedup is not None and speedup >= 1.6,
+                missed_by=short_of(speedup, 1.6, "speed-up"),
+                note=_note(two),
+            )
+        )
+    return outcome

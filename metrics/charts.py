@@ -1,0 +1,404 @@
+"""The dashboard's charts, laid out here and drawn by templates/metrics/chart.html as inline
+SVG: served by the app itself (no CDN, no script), with SVG presentation attributes only, so
+the Content Security Policy (no inline style) holds and a screenshot shows them as they are.
+
+Each builder takes numbers the selectors already counted and returns a `Chart` whose shapes
+carry their coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from heart_cases.models import Program
+from referrals.models import ReasonCode
+
+WIDTH = 600
+HEIGHT = 290
+LEFT, RIGHT, TOP, BOTTOM = 60, 14, 16, 46
+PROGRAM_COLORS = {"CCD": "#0072B2", "CRT": "#E69F00", "COR": "#009E73"}
+INK = "#333333"
+GRID = "#dddddd"
+
+
+@dataclass
+class Rect:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    title: str
+
+
+@dataclass
+class Text:
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+@dataclass
+class Line:
+    points: str
+    stroke: str
+    dashed: bool = False
+
+
+@dataclass
+class Dot:
+    x: float
+    y: float
+    fill: str
+    title: str
+
+
+@dataclass
+class Tick:
+    """A grid line across the plot at `y`, labelled left of it."""
+
+    y: float
+    label: str
+    x1: float
+    x2: float
+
+    @property
+    def label_x(self) -> float:
+        return self.x1 - 6
+
+
+@dataclass
+class LegendItem:
+    label: str
+    color: str
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    description: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    rects: list[Rect] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    dots: list[Dot] = field(default_factory=list)
+    texts: list[Text] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+    legend: list[LegendItem] = field(default_factory=list)
+    empty_message: str = ""
+    plot_left: float = LEFT
+    plot_right: float = WIDTH - RIGHT
+    plot_bottom: float = HEIGHT - BOTTOM
+
+    @property
+    def view_box(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+    @property
+    def middle_x(self) -> float:
+        return self.width / 2
+
+    @property
+    def middle_y(self) -> float:
+        return (TOP + self.plot_bottom) / 2
+
+
+def nice_ceiling(value: float) -> float:
+    """The top of a count axis: four equal round steps reaching at least `value` (whole-number
+    steps for small counts)."""
+    if value <= 0:
+        return 4
+    raw = value / 4
+    power = 10 ** math.floor(math.log10(raw))
+    steps = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if power >= 10 else (1, 2, 3, 4, 5, 6, 8, 10)
+    step = next(s * power for s in steps if s * power >= raw)
+    return max(step, 1) * 4
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def _week_label(week: date) -> str:
+    return f"{week:%b} {week.day}"
+
+
+def _y_axis(chart: Chart, top_value: float, *, percent: bool = False) -> None:
+    plot_height = chart.plot_bottom - TOP
+    for k in range(5):
+        value = top_value * k / 4
+        y = chart.plot_bottom - plot_height * k / 4
+        label = f"{value:.0%}" if percent else _number(value)
+        chart.ticks.append(Tick(round(y, 1), label, chart.plot_left, chart.plot_right))
+
+
+def _x_labels(chart: Chart, weeks: list[date], slot: float) -> None:
+    every = max(1, math.ceil(len(weeks) / 8))
+    for index, week in enumerate(weeks):
+        if index % every == 0:
+            x = chart.plot_left + slot * (index + 0.5)
+            chart.texts.append(
+                Text(x=round(x, 1), y=chart.plot_bottom + 22, text=_week_label(week))
+            )
+
+
+def responses_by_program(weeks: list[dict[str, Any]]) -> Chart:
+    chart = Chart(
+        key="responses",
+        title="Field responses per week, by program",
+        description="Stacked bars: CCD, CRT and COR field responses in each week (Monday start).",
+        legend=[
+            LegendItem(f"{code} {label}", PROGRAM_COLORS[code]) for code, label in Program.choices
+        ],
+    )
+    if not weeks or not any(week["total"] for week in weeks):
+        chart.empty_message = "No field responses in this period."
+    top = nice_ceiling(max((week["total"] for week in weeks), default=0))
+    slot = (chart.plot_right - chart.plot_left) / max(len(weeks), 1)
+    scale = (chart.plot_bottom - TOP) / top
+    for index, week in enumerate(weeks):
+        y = chart.plot_bottom
+        for code, _label in Program.choices:
+            count = week["by_program"][code]
+            if not count:
+                continue
+            height = count * scale
+            y -= height
+            chart.rects.append(
+                Rect(
+                    x=round(chart.plot_left + slot * index + slot * 0.15, 1),
+                    y=round(y, 1),
+                    width=round(slot * 0.7, 1),
+                    height=round(height, 1),
+                    fill=PROGRAM_COLORS[code],
+                    title=f"Week of {_week_label(week['week_start'])}: {count:,} {code}",
+                )
+            )
+    _y_axis(chart, top)
+    _x_labels(chart, [week["week_start"] for week in weeks], slot)
+    return chart
+
+
+def _line_series(
+    chart: Chart,
+    weeks: list[date],
+    values: list[float | None],
+    *,
+    top: float,
+    color: str,
+    dashed: bool = False,
+    label: str,
+    percent: bool = False,
+) -> None:
+    """A line through the weeks that have a value; a week without one breaks the line."""
+    slot = (chart.plot_right - chart.plot_left) / max(len(weeks), 1)
+    scale = (chart.plot_bottom - TOP) / top
+    segment: list[str] = []
+    for index, (week, value) in enumerate(zip(weeks, values, strict=True)):
+        if value is None:
+            if len(segment) > 1:
+                chart.lines.append(Line(" ".join(segment), color, dashed))
+            segment = []
+            continue
+        x = round(chart.plot_left + slot * (index + 0.5), 1)
+        y = round(chart.plot_bottom - value * scale, 1)
+        segment.append(f"{x},{y}")
+        shown = f"{value:.0%}" if percent else _number(value)
+        chart.dots.append(Dot(x, y, color, f"Week of {_week_label(week)}: {label} {shown}"))
+    if len(segment) > 1:
+        chart.lines.append(Line(" ".join(segment), color, dashed))
+
+
+def follow_up_rate(weeks: list[dict[str, Any]]) -> Chart:
+    chart = Chart(
+        key="follow-ups",
+        title="48-hour follow-up, per week the follow-ups fell due",
+        description=(
+            "Lines: share of follow-ups with a successful contact within 48 hours, and with a "
+            "first contact attempt within 48 hours. Weeks with no follow-up due have no point."
+        ),
+        legend=[
+            LegendItem("Successful contact within 48 h", "#0072B2"),
+            LegendItem("First attempt within 48 h", "#CC79A7"),
+        ],
+    )
+    if not any(week["due"] for week in weeks):
+        chart.empty_message = "No follow-ups fell due in this period."
+    days = [week["week_start"] for week in weeks]
+    met = [week["met_within_48h"] / week["due"] if week["due"] else None for week in weeks]
+    tried = [
+        week["first_attempt_within_48h"] / week["due"] if week["due"] else None for week in weeks
+    ]
+    _line_series(
+        chart, days, tried, top=1, color="#CC79A7", dashed=True, label="first attempt", percent=True
+    )
+    _line_series(chart, days, met, top=1, color="#0072B2", label="contacted", percent=True)
+    _y_axis(chart, 1, percent=True)
+    _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
+    return chart
+
+
+def referrals_per_week(weeks: list[dict[str, Any]]) -> Chart:
+    chart = Chart(
+        key="referrals-weekly",
+        title="Referrals per week they were made",
+        description="Lines: referrals made each week, and how many of them were accepted and "
+        "completed (handoff confirmed) so far.",
+        legend=[
+            LegendItem("Made", "#56B4E9"),
+            LegendItem("Accepted", "#E69F00"),
+            LegendItem("Completed", "#009E73"),
+        ],
+    )
+    if not any(week["made"] for week in weeks):
+        chart.empty_message = "No referrals were made in this period."
+    days = [week["week_start"] for week in weeks]
+    top = nice_ceiling(max((week["made"] for week in weeks), default=0))
+    for key, color in (("made", "#56B4E9"), ("accepted", "#E69F00"), ("completed", "#009E73")):
+        _line_series(
+            chart, days, [float(week[key]) for week in weeks], top=top, color=color, label=key
+        )
+    _y_axis(chart, top)
+    _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
+    return chart
+
+
+def _horizontal(chart: Chart, rows: list[tuple[str, int, str]]) -> None:
+    """Bars from the left, one per row, labelled on the left and with the count at the end."""
+    chart.plot_left = 200
+    band = (chart.plot_bottom - TOP) / max(len(rows), 1)
+    top = nice_ceiling(max((count for _, count, _ in rows), default=0))
+    width = chart.plot_right - chart.plot_left - 60
+    for index, (label, count, color) in enumerate(rows):
+        y = TOP + band * index
+        bar_height = min(band * 0.7, 34)
+        middle = y + band / 2
+        chart.texts.append(
+            Text(x=chart.plot_left - 8, y=round(middle + 4, 1), text=label, anchor="end")
+        )
+        length = width * count / top
+        chart.rects.append(
+            Rect(
+                x=chart.plot_left,
+                y=round(middle - bar_height / 2, 1),
+                width=round(max(length, 1 if count else 0), 1),
+                height=round(bar_height, 1),
+                fill=color,
+                title=f"{label}: {count:,}",
+            )
+        )
+        chart.texts.append(
+            Text(
+                x=round(chart.plot_left + length + 6, 1),
+                y=round(middle + 4, 1),
+                text=f"{count:,}",
+                anchor="start",
+            )
+        )
+
+
+def referral_funnel(referrals: dict[str, Any]) -> Chart:
+    chart = Chart(
+        key="funnel",
+        title="Referral funnel",
+        description="Referrals made in the period, and how many of them the provider "
+        "acknowledged, accepted, and completed (handoff confirmed).",
+    )
+    if not referrals["made"]:
+        chart.empty_message = "No referrals were made in this period."
+    _horizontal(
+        chart,
+        [
+            ("Made", referrals["made"], "#56B4E9"),
+            ("Acknowledged", referrals["acknowledged"], "#3a9ad9"),
+            ("Accepted", referrals["accepted"], "#E69F00"),
+            ("Completed (handoff)", referrals["completed"], "#009E73"),
+        ],
+    )
+    return chart
+
+
+def decline_reasons(referrals: dict[str, Any]) -> Chart:
+    labels = dict(ReasonCode.choices)
+    rows = sorted(
+        (
+            (labels[code], count, "#D55E00")
+            for code, count in referrals["decline_reasons"].items()
+            if count
+        ),
+        key=lambda row: -row[1],
+    )
+    chart = Chart(
+        key="declines",
+        title="Why providers declined referrals",
+        description="Declined referrals of the period by the provider's reason code.",
+    )
+    if not rows:
+        chart.empty_message = "No referral was declined in this period."
+    _horizontal(chart, rows)
+    return chart
+
+
+def repeat_neighbors(counts: dict[str, int]) -> Chart:
+    chart = Chart(
+        key="repeat",
+        title="Neighbors by field responses in the period",
+        description="How many neighbors had one, two, three or four, and five or more field "
+        "responses in the period. The program exists to reduce the repeats.",
+    )
+    buckets = [
+        ("1 response", counts["one"], "#56B4E9"),
+        ("2 responses", counts["two"], "#E69F00"),
+        ("3–4 responses", counts["three_to_four"], "#D55E00"),
+        ("5 or more", counts["five_plus"], "#CC79A7"),
+    ]
+    if not any(count for _, count, _ in buckets):
+        chart.empty_message = "No neighbors were served in this period."
+    top = nice_ceiling(max(count for _, count, _ in buckets))
+    slot = (chart.plot_right - chart.plot_left) / len(buckets)
+    scale = (chart.plot_bottom - TOP) / top
+    for index, (label, count, color) in enumerate(buckets):
+        height = count * scale
+        x = chart.plot_left + slot * index + slot * 0.2
+        chart.rects.append(
+            Rect(
+                x=round(x, 1),
+                y=round(chart.plot_bottom - height, 1),
+                width=round(slot * 0.6, 1),
+                height=round(height, 1),
+                fill=color,
+                title=f"{label}: {count:,} neighbors",
+            )
+        )
+        chart.texts.append(
+            Text(
+                x=round(chart.plot_left + slot * (index + 0.5), 1),
+                y=round(chart.plot_bottom - height - 6, 1),
+                text=f"{count:,}",
+            )
+        )
+        chart.texts.append(
+            Text(
+                x=round(chart.plot_left + slot * (index + 0.5), 1),
+                y=chart.plot_bottom + 22,
+                text=label,
+            )
+        )
+    _y_axis(chart, top)
+    return chart
+
+
+def dashboard_charts(metrics: dict[str, Any]) -> list[Chart]:
+    return [
+        responses_by_program(metrics["field_responses"]["by_week"]),
+        follow_up_rate(metrics["follow_ups"]["by_week"]),
+        referral_funnel(metrics["referrals"]),
+        referrals_per_week(metrics["referrals"]["by_week"]),
+        decline_reasons(metrics["referrals"]),
+        repeat_neighbors(metrics["neighbors_by_response_count"]),
+    ]

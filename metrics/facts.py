@@ -1,0 +1,518 @@
+"""Keeping the metrics read model (models.py) equal to the source tables.
+
+`refresh()` runs before every metrics read. It costs one query when nothing changed; otherwise
+it takes the waiting `FactChange` rows (written by triggers in the writers' transactions, so a
+change and its note commit together) and recomputes, set-based, the facts of the neighbors and
+cases they name. `rebuild()` recomputes everything: on first use, when the time zone or a
+definition changed, and when more changes wait than a rebuild costs.
+
+The facts are computed in the database: each recomputation is one INSERT … SELECT compiled from
+an ORM query (so it runs on PostgreSQL and on SQLite alike), never rows looped over in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Coalesce, Lag, TruncDate, TruncWeek
+from django.utils import timezone
+
+from heart_cases.models import ELIGIBLE_CALL_TYPES, Disposition, FieldResponse, Neighbor
+from heart_cases.models import Case as NeighborCase
+from navigation.models import ContactAttempt, FollowUpTask
+
+from .models import (
+    CaseDay,
+    DemographicProfile,
+    FactChange,
+    FactState,
+    FollowUpDay,
+    FollowUpFact,
+    ResponseDay,
+    ResponseFact,
+)
+
+# Bump when a fact's definition changes: the next read rebuilds every fact.
+DEFINITIONS_VERSION = "1"
+# A contact attempt that reached the neighbor. A neighbor who declines further help was
+# reached too: the follow-up happened (and the case closes as follow-up declined).
+SUCCESSFUL_CONTACT = (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED)
+# Changes handled per round; above REBUILD_ABOVE waiting changes a full rebuild is cheaper.
+BATCH = 500
+REBUILD_ABOVE = 20_000
+STATE_ID = 1
+
+
+def signature() -> str:
+    """What the facts depend on besides the data: the time zone and the eligible call types."""
+    table = json.dumps({str(k): list(v) for k, v in ELIGIBLE_CALL_TYPES.items()}, sort_keys=True)
+    eligible = hashlib.sha256(table.encode()).hexdigest()[:12]
+    return f"v{DEFINITIONS_VERSION} tz={settings.TIME_ZONE} eligible={eligible}"
+
+
+def refresh() -> None:
+    """Fold the waiting changes into the facts (or rebuild them if they are out of date)."""
+    state = (
+        FactState.objects.filter(pk=STATE_ID)
+        .annotate(waiting=Exists(FactChange.objects.all()))
+        .values("signature", "waiting")
+        .first()
+    )
+    if state is not None and state["signature"] == signature() and not state["waiting"]:
+        return
+    with transaction.atomic():
+        # Refreshes take turns: two interleaved recomputations of one neighbor would insert
+        # its facts twice. The one that waited finds the work done.
+        if _lock_state().signature != signature():
+            _rebuild_locked()
+            return
+        last = FactChange.objects.aggregate(last=Max("id"))["last"]
+        if last is None:
+            return
+        if FactChange.objects.filter(id__lte=last).count() > REBUILD_ABOVE:
+            _rebuild_locked()
+            return
+        while True:
+            # Only changes already committed are visible here, and so is the data they note:
+            # what is recomputed below includes them.
+            changes = list(
+                FactChange.objects.filter(id__lte=last)
+                .order_by("id")
+                .values_list("id", "kind", "key")[:BATCH]
+            )
+            if not changes:
+                break
+            neighbors = {key for _, kind, key in changes if kind == FactChange.Kind.NEIGHBOR}
+            cases = {key for _, kind, key in changes if kind == FactChange.Kind.CASE}
+            if neighbors:
+                _refresh_neighbors(neighbors)
+            if cases:
+                _refresh_cases(cases)
+            FactChange.objects.filter(id__in=[change_id for change_id, _, _ in changes]).delete()
+
+
+def rebuild() -> None:
+    """Recompute every fact from the source tables."""
+    with transaction.atomic():
+        _lock_state()
+        _rebuild_locked()
+
+
+def _lock_state() -> FactState:
+    FactState.objects.get_or_create(
+        pk=STATE_ID, defaults={"signature": "", "built_at": timezone.now()}
+    )
+    return FactState.objects.select_for_update().get(pk=STATE_ID)
+
+
+def _rebuild_locked() -> None:
+    # First forget the changes noted so far: each was committed with its data, which the
+    # statements below (each reading the data as committed when it starts) then include. A
+    # change committed from here on stays queued for the next refresh.
+    FactChange.objects.all().delete()
+    _empty(ResponseFact, FollowUpFact, ResponseDay, FollowUpDay, CaseDay)
+    _insert_response_facts(FieldResponse.objects.all())
+    _insert_follow_up_facts(_follow_ups())
+    _insert_response_days(ResponseFact.objects.all())
+    _insert_follow_up_days(FollowUpFact.objects.all())
+    _insert_case_days(NeighborCase.objects.all())
+    if connection.vendor == "postgresql":
+        # Plans for the aggregates depend on fresh statistics of the refilled tables.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_tables(ResponseFact, FollowUpFact, ResponseDay)}")
+    FactState.objects.filter(pk=STATE_ID).update(signature=signature(), built_at=timezone.now())
+
+
+def _tables(*models: Any) -> str:
+    return ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+
+
+def _empty(*models: Any) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {_tables(*models)}")
+    else:
+        for model in models:
+            model.objects.all().delete()
+
+
+# --- neighbors: the response facts -----------------------------------------------------------
+
+
+def _person() -> Coalesce:
+    """The neighbor a response counts for: its record's linked record, or the record itself
+    (links are kept one level deep: linking re-points a record's own linked records)."""
+    return Coalesce(F("neighbor__linked_to_id"), F("neighbor_id"))
+
+
+def _refresh_neighbors(neighbor_ids: set[int]) -> None:
+    """Recompute the response facts of every neighbor (person) these records belong to now or
+    belonged to when their facts were last computed, and of every neighbor who shares an
+    incident with them (which response of an incident came first may have changed)."""
+    persons = set(
+        Neighbor.objects.filter(id__in=neighbor_ids)
+        .annotate(person=Coalesce(F("linked_to_id"), F("id")))
+        .values_list("person", flat=True)
+    )
+    persons |= set(
+        ResponseFact.objects.filter(neighbor_id__in=neighbor_ids).values_list(
+            "person_id", flat=True
+        )
+    )
+    incidents = _responses_of(persons).values("incident_number")
+    persons |= set(
+        FieldResponse.objects.filter(incident_number__in=incidents)
+        .annotate(person=_person())
+        .values_list("person", flat=True)
+    )
+    responses = _responses_of(persons)
+    # Ids, not a subquery, so that both halves of the OR use their index.
+    response_ids = list(responses.values_list("id", flat=True))
+    replaced = ResponseFact.objects.filter(
+        Q(person_id__in=persons) | Q(field_response_id__in=response_ids)
+    )
+    dates = set(replaced.values_list("local_date", flat=True).distinct())
+    replaced.delete()
+    _insert_response_facts(FieldResponse.objects.filter(id__in=response_ids))
+    dates |= set(
+        ResponseFact.objects.filter(field_response_id__in=response_ids)
+        .values_list("local_date", flat=True)
+        .distinct()
+    )
+    ResponseDay.objects.filter(local_date__in=dates).delete()
+    _insert_response_days(ResponseFact.objects.filter(local_date__in=dates))
+
+
+def _responses_of(persons: set[int]) -> QuerySet[FieldResponse]:
+    records = Neighbor.objects.filter(Q(id__in=persons) | Q(linked_to_id__in=persons))
+    return FieldResponse.objects.filter(neighbor_id__in=records.values("id"))
+
+
+def _eligible() -> Q:
+    """A call type on the program's published list (intake refuses others today)."""
+    return reduce(
+        operator.or_,
+        (
+            Q(program=program, call_type__in=list(types))
+            for program, types in ELIGIBLE_CALL_TYPES.items()
+        ),
+    )
+
+
+def _root(field: str) -> Case:
+    """A demographic field of the neighbor a response counts for (the linked record's)."""
+    return Case(
+        When(neighbor__linked_to_id__isnull=True, then=F(f"neighbor__{field}")),
+        default=F(f"neighbor__linked_to__{field}"),
+    )
+
+
+RESPONSE_COLUMNS = (
+    "field_response_id",
+    "neighbor_id",
+    "person_id",
+    "local_date",
+    "week_start",
+    "program",
+    "transported",
+    "felt_safe",
+    "first_eligible_of_incident",
+    "prev1",
+    "prev2",
+    "prev3",
+    "prev4",
+    "prev5",
+    "profile",
+    "birth_date",
+)
+DEMOGRAPHICS = ("gender", "race", "ethnicity", "language", "unsheltered")
+
+
+def _insert_response_facts(responses: QuerySet[FieldResponse]) -> None:
+    responses = responses.annotate(**{f"root_{name}": _root(name) for name in DEMOGRAPHICS})
+    _insert_profiles(responses)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local_date = TruncDate("responded_at", tzinfo=zone)
+    earlier_eligible = FieldResponse.objects.filter(
+        _eligible(), incident_number=OuterRef("incident_number")
+    ).filter(
+        Q(responded_at__lt=OuterRef("responded_at"))
+        | Q(responded_at=OuterRef("responded_at"), id__lt=OuterRef("id"))
+    )
+    in_order = [F("responded_at").asc(), F("id").asc()]
+
+    def earlier(n: int) -> Window:
+        return Window(Lag(local_date, offset=n), partition_by=[_person()], order_by=in_order)
+
+    expressions: dict[str, Any] = {
+        "field_response_id": F("id"),
+        "neighbor_id": F("neighbor_id"),
+        "person_id": _person(),
+        "local_date": local_date,
+        "week_start": Cast(TruncWeek("responded_at", tzinfo=zone), DateField()),
+        "program": F("program"),
+        "transported": ExpressionWrapper(
+            Q(disposition=Disposition.TRANSPORTED), output_field=BooleanField()
+        ),
+        "felt_safe": F("responder_felt_safe"),
+        "first_eligible_of_incident": Case(
+            When(_eligible() & ~Exists(earlier_eligible), then=Value(True)),
+            default=Value(False),
+        ),
+        **{f"prev{n}": earlier(n) for n in range(1, 6)},
+        "profile": Subquery(
+            DemographicProfile.objects.filter(
+                **{name: OuterRef(f"root_{name}") for name in DEMOGRAPHICS}
+            ).values("id")[:1]
+        ),
+        "birth_date": _root("date_of_birth"),
+    }
+    _insert_select(ResponseFact, responses, expressions, RESPONSE_COLUMNS)
+
+
+def _insert_profiles(responses: QuerySet[FieldResponse]) -> None:
+    """The demographic combinations of these responses' neighbors that are new."""
+    combinations = (
+        responses.order_by().values_list(*(f"root_{name}" for name in DEMOGRAPHICS)).distinct()
+    )
+    sql, params = combinations.query.get_compiler(connection=connection).as_sql()
+    table = connection.ops.quote_name(DemographicProfile._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(name) for name in DEMOGRAPHICS)
+    with connection.cursor() as cursor:
+        # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON. The names are
+        # quoted identifiers and the query is compiled by the ORM with its parameters apart.
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM ({sql}) AS combination "  # noqa: S608
+            "WHERE true ON CONFLICT DO NOTHING",
+            params,
+        )
+
+
+# --- cases: the follow-up facts --------------------------------------------------------------
+
+
+def _follow_ups() -> QuerySet[FollowUpTask]:
+    return FollowUpTask.objects.filter(
+        kind=FollowUpTask.Kind.FOLLOW_UP, field_response__isnull=False
+    )
+
+
+def _refresh_cases(case_ids: set[int]) -> None:
+    """Recompute the follow-up facts of these cases, and recount the days they touch."""
+    replaced = FollowUpFact.objects.filter(case_id__in=case_ids)
+    dates = set(replaced.values_list("due_date", flat=True).distinct())
+    replaced.delete()
+    _insert_follow_up_facts(_follow_ups().filter(case_id__in=case_ids))
+    dates |= set(replaced.values_list("due_date", flat=True).distinct())
+    FollowUpDay.objects.filter(due_date__in=dates).delete()
+    _insert_follow_up_days(FollowUpFact.objects.filter(due_date__in=dates))
+    # A new case is noted with its first field response; its day gets one more.
+    zone = ZoneInfo(settings.TIME_ZONE)
+    opened = set(
+        NeighborCase.objects.filter(id__in=case_ids)
+        .annotate(day=TruncDate("opened_at", tzinfo=zone))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    if opened:
+        CaseDay.objects.filter(opened_on__in=opened).delete()
+        on_those_days = reduce(operator.or_, (_local_day(day) for day in opened))
+        _insert_case_days(NeighborCase.objects.filter(on_those_days))
+
+
+def _local_day(day: date) -> Q:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return Q(opened_at__gte=start, opened_at__lt=end)
+
+
+# --- the days: counts that add up over any period --------------------------------------------
+
+
+def _insert_response_days(facts: QuerySet[ResponseFact]) -> None:
+    days = (
+        facts.order_by()
+        .values("local_date", "program")
+        .annotate(
+            day_responses=Count("pk"),
+            day_transported=Count("pk", filter=Q(transported=True)),
+            day_felt_safe=Count("pk", filter=Q(felt_safe=True)),
+            day_answered=Count("felt_safe"),
+            day_eligible=Count("pk", filter=Q(first_eligible_of_incident=True)),
+        )
+        .values_list(
+            "local_date",
+            "program",
+            "day_responses",
+            "day_transported",
+            "day_felt_safe",
+            "day_answered",
+            "day_eligible",
+        )
+    )
+    _insert_rows(
+        ResponseDay,
+        days,
+        (
+            "local_date",
+            "program",
+            "responses",
+            "transported",
+            "felt_safe",
+            "safety_answered",
+            "eligible_calls",
+        ),
+    )
+
+
+def _insert_follow_up_days(facts: QuerySet[FollowUpFact]) -> None:
+    days = (
+        facts.filter(counted=True)
+        .order_by()
+        .values("due_date")
+        .annotate(
+            day_due=Count("pk"),
+            day_attempted=Count("pk", filter=Q(attempted_in_time=True)),
+            day_contacted=Count("pk", filter=Q(contacted_in_time=True)),
+        )
+        .values_list("due_date", "day_due", "day_attempted", "day_contacted")
+    )
+    _insert_rows(FollowUpDay, days, ("due_date", "due", "attempted_in_time", "contacted_in_time"))
+
+
+def _insert_case_days(cases: QuerySet[NeighborCase]) -> None:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    days = (
+        cases.order_by()
+        .values(day=TruncDate("opened_at", tzinfo=zone))
+        .annotate(day_cases=Count("pk"))
+        .values_list("day", "day_cases")
+    )
+    _insert_rows(CaseDay, days, ("opened_on", "cases"))
+
+
+FOLLOW_UP_COLUMNS = (
+    "task_id",
+    "case_id",
+    "deadline",
+    "due_date",
+    "due_week",
+    "counted",
+    "attempted_in_time",
+    "contacted_in_time",
+    "hours_to_first_attempt",
+)
+
+
+def _insert_follow_up_facts(tasks: QuerySet[FollowUpTask]) -> None:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    # Attempts on the case from the field response on: one call answers for every follow-up
+    # of the case whose encounter came before it.
+    after_response = ContactAttempt.objects.filter(
+        case_id=OuterRef("case_id"), occurred_at__gte=OuterRef("field_response__responded_at")
+    ).order_by("occurred_at", "id")
+    first_attempt = Subquery(after_response.values("occurred_at")[:1])
+    first_contact = Subquery(
+        after_response.filter(outcome__in=SUCCESSFUL_CONTACT).values("occurred_at")[:1]
+    )
+    tasks = tasks.annotate(first_attempt=first_attempt, first_contact=first_contact)
+    expressions: dict[str, Any] = {
+        "task_id": F("id"),
+        "case_id": F("case_id"),
+        "deadline": F("deadline"),
+        "due_date": TruncDate("deadline", tzinfo=zone),
+        "due_week": Cast(TruncWeek("deadline", tzinfo=zone), DateField()),
+        "counted": Case(
+            When(
+                Q(status=FollowUpTask.Status.CANCELLED, completed_at__lt=F("deadline")),
+                then=Value(False),
+            ),
+            default=Value(True),
+        ),
+        "attempted_in_time": Case(
+            When(first_attempt__lte=F("deadline"), then=Value(True)), default=Value(False)
+        ),
+        "contacted_in_time": Case(
+            When(first_contact__lte=F("deadline"), then=Value(True)), default=Value(False)
+        ),
+        "hours_to_first_attempt": HoursBetween(
+            F("field_response__responded_at"), F("first_attempt")
+        ),
+    }
+    _insert_select(FollowUpFact, tasks, expressions, FOLLOW_UP_COLUMNS)
+
+
+class HoursBetween(Func):
+    """Hours from `start` to `end`, as a float (null if either is null)."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def __init__(self, start: Any, end: Any, **extra: Any) -> None:
+        super().__init__(end, start, **extra)  # rendered as "end - start"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM (%(expressions)s))::float8 / 3600",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(julianday(%(expressions)s)) * 24.0",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _insert_select(
+    model: Any, source: QuerySet[Any], expressions: dict[str, Any], columns: tuple[str, ...]
+) -> None:
+    """INSERT INTO the fact table the rows of `source` as `expressions` compute them. The
+    expressions are aliased so that they cannot clash with the source model's field names,
+    and selected in the order of `columns`."""
+    aliases = {f"fact_{name}": expressions[name] for name in columns}
+    _insert_rows(model, source.order_by().annotate(**aliases).values_list(*aliases), columns)
+
+
+def _insert_rows(model: Any, rows: QuerySet[Any], columns: tuple[str, ...]) -> None:
+    """INSERT INTO the model's table, in `columns`, the rows the queryset selects (in that
+    order): one statement, computed in the database."""
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)

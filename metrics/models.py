@@ -1,0 +1,166 @@
+"""The metrics read model: one row per field response and one per 48-hour follow-up, holding
+what the metrics count, already worked out (local dates, the neighbor's earlier responses, the
+first contact attempt). Aggregates over a year read these narrow rows instead of joining
+field responses, neighbors, follow-ups and contact attempts again for every request.
+
+The rows are derived data and are never edited by hand. Database triggers (migration 0002) add a
+`FactChange` row, in the writer's own transaction, whenever a field response, a neighbor, a
+follow-up task or a contact attempt changes in a way the metrics see; `metrics.facts.refresh`
+folds those changes in before each read, so every read counts the data as it is committed.
+METRICS.md defines each metric on these rows and on the source tables alike.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ResponseFact(models.Model):
+    """A field response as the metrics count it. `person_id` is the neighbor record the
+    response's record is linked to, or the record itself: linked duplicates are one neighbor."""
+
+    field_response_id = models.BigIntegerField(primary_key=True)
+    neighbor_id = models.BigIntegerField(db_index=True)
+    person_id = models.BigIntegerField(db_index=True)
+    # The program's local date (settings.TIME_ZONE) of responded_at, and its week's Monday.
+    local_date = models.DateField(db_index=True)
+    week_start = models.DateField()
+    program = models.CharField(max_length=3)
+    transported = models.BooleanField()
+    felt_safe = models.BooleanField(null=True)
+    # The earliest eligible response of its incident: counts the incident as one eligible call.
+    first_eligible_of_incident = models.BooleanField()
+    # Local dates of the same neighbor's 1st..5th responses before this one (null: none).
+    prev1 = models.DateField(null=True, db_index=True)
+    prev2 = models.DateField(null=True)
+    prev3 = models.DateField(null=True)
+    prev4 = models.DateField(null=True)
+    prev5 = models.DateField(null=True)
+    # The neighbor's (linked record's) demographics, for aggregate breakdowns only.
+    # No database constraint: derived rows, consistent by construction, and a rebuild may
+    # TRUNCATE them in the transaction that inserted them.
+    profile = models.ForeignKey(
+        "DemographicProfile",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    birth_date = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"field response {self.field_response_id} on {self.local_date}"
+
+
+class DemographicProfile(models.Model):
+    """One combination of the demographics neighbors are recorded with. Response facts point at
+    it, so that breaking the year down groups by one small number instead of five texts."""
+
+    gender = models.CharField(max_length=40)
+    race = models.CharField(max_length=80)
+    ethnicity = models.CharField(max_length=80)
+    language = models.CharField(max_length=16)
+    unsheltered = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gender", "race", "ethnicity", "language", "unsheltered"],
+                name="demographic_profile_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gender}/{self.race}/{self.ethnicity}/{self.language}/{self.unsheltered}"
+
+
+class FollowUpFact(models.Model):
+    """A 48-hour follow-up as the metrics count it."""
+
+    task_id = models.BigIntegerField(primary_key=True)
+    case_id = models.BigIntegerField(db_index=True)
+    deadline = models.DateTimeField()
+    # The program's local date of the deadline, and its week's Monday.
+    due_date = models.DateField(db_index=True)
+    due_week = models.DateField()
+    # False when the case closed and cancelled the follow-up before it fell due.
+    counted = models.BooleanField()
+    # A contact attempt on the case at or after the field response and at or before the
+    # deadline; and one whose outcome was a successful contact (reached or declined).
+    attempted_in_time = models.BooleanField()
+    contacted_in_time = models.BooleanField()
+    # Hours from the field response to the first contact attempt on the case after it (any
+    # time). A number rather than an interval: a year's median sorts it several times faster.
+    hours_to_first_attempt = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"follow-up {self.task_id} due {self.due_date}"
+
+
+class ResponseDay(models.Model):
+    """The response facts of one local date and program, counted: what a period's totals and
+    weekly series add up (the counts that do not depend on where the period starts)."""
+
+    local_date = models.DateField()
+    program = models.CharField(max_length=3)
+    responses = models.PositiveIntegerField()
+    transported = models.PositiveIntegerField()
+    felt_safe = models.PositiveIntegerField()
+    safety_answered = models.PositiveIntegerField()
+    eligible_calls = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["local_date", "program"], name="response_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.program}: {self.responses}"
+
+
+class FollowUpDay(models.Model):
+    """The counted follow-up facts due on one local date, counted."""
+
+    due_date = models.DateField(unique=True)
+    due = models.PositiveIntegerField()
+    attempted_in_time = models.PositiveIntegerField()
+    contacted_in_time = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.due_date}: {self.contacted_in_time}/{self.due}"
+
+
+class CaseDay(models.Model):
+    """Cases opened on one local date."""
+
+    opened_on = models.DateField(unique=True)
+    cases = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.opened_on}: {self.cases}"
+
+
+class FactChange(models.Model):
+    """Append-only queue of what changed since the facts were last refreshed: a neighbor record
+    (kind "n") or a case (kind "c"). Written by database triggers, drained by facts.refresh."""
+
+    class Kind(models.TextChoices):
+        NEIGHBOR = "n", "Neighbor record"
+        CASE = "c", "Case"
+
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    key = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+class FactState(models.Model):
+    """One row: what the facts were built with. A different time zone or definition rebuilds
+    them; refreshes lock this row so that two of them never interleave."""
+
+    signature = models.CharField(max_length=200)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"facts built {self.built_at:%Y-%m-%d %H:%M} ({self.signature})"
