@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from datetime import date, datetime, time, timedelta
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
@@ -50,6 +50,7 @@ from navigation.models import ContactAttempt, FollowUpTask
 
 from .models import (
     CaseDay,
+    CaseFact,
     DemographicProfile,
     FactChange,
     FactState,
@@ -64,9 +65,12 @@ DEFINITIONS_VERSION = "1"
 # A contact attempt that reached the neighbor. A neighbor who declines further help was
 # reached too: the follow-up happened (and the case closes as follow-up declined).
 SUCCESSFUL_CONTACT = (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED)
-# Changes handled per round; above REBUILD_ABOVE waiting changes a full rebuild is cheaper.
+# Notes read per round, and neighbors or cases recomputed per statement. Above REBUILD_ABOVE
+# waiting notes (days of intake at 100 times the pilot's volume with no read and no beat
+# refresh in between) a full rebuild is the cheaper way.
+NOTES_PER_ROUND = 5_000
 BATCH = 500
-REBUILD_ABOVE = 20_000
+REBUILD_ABOVE = 200_000
 STATE_ID = 1
 
 
@@ -101,21 +105,22 @@ def refresh() -> None:
             return
         while True:
             # Only changes already committed are visible here, and so is the data they note:
-            # what is recomputed below includes them.
-            changes = list(
+            # what is recomputed below includes them, and exactly these notes are deleted.
+            notes = list(
                 FactChange.objects.filter(id__lte=last)
                 .order_by("id")
-                .values_list("id", "kind", "key")[:BATCH]
+                .values_list("id", "kind", "key")[:NOTES_PER_ROUND]
             )
-            if not changes:
+            if not notes:
                 break
-            neighbors = {key for _, kind, key in changes if kind == FactChange.Kind.NEIGHBOR}
-            cases = {key for _, kind, key in changes if kind == FactChange.Kind.CASE}
-            if neighbors:
-                _refresh_neighbors(neighbors)
-            if cases:
-                _refresh_cases(cases)
-            FactChange.objects.filter(id__in=[change_id for change_id, _, _ in changes]).delete()
+            # A neighbor or case is usually noted several times (intake, follow-up, attempts).
+            neighbors = sorted({key for _, kind, key in notes if kind == FactChange.Kind.NEIGHBOR})
+            cases = sorted({key for _, kind, key in notes if kind == FactChange.Kind.CASE})
+            for start in range(0, len(neighbors), BATCH):
+                _refresh_neighbors(set(neighbors[start : start + BATCH]))
+            for start in range(0, len(cases), BATCH):
+                _refresh_cases(set(cases[start : start + BATCH]))
+            FactChange.objects.filter(id__in=[note_id for note_id, _, _ in notes]).delete()
 
 
 def rebuild() -> None:
@@ -137,12 +142,12 @@ def _rebuild_locked() -> None:
     # statements below (each reading the data as committed when it starts) then include. A
     # change committed from here on stays queued for the next refresh.
     FactChange.objects.all().delete()
-    _empty(ResponseFact, FollowUpFact, ResponseDay, FollowUpDay, CaseDay)
+    _empty(ResponseFact, FollowUpFact, CaseFact, ResponseDay, FollowUpDay, CaseDay)
     _insert_response_facts(FieldResponse.objects.all())
     _insert_follow_up_facts(_follow_ups())
-    _insert_response_days(ResponseFact.objects.all())
-    _insert_follow_up_days(FollowUpFact.objects.all())
-    _insert_case_days(NeighborCase.objects.all())
+    _add_response_days(ResponseFact.objects.all(), sign=1)
+    _add_follow_up_days(FollowUpFact.objects.all(), sign=1)
+    _count_new_cases(NeighborCase.objects.all())
     if connection.vendor == "postgresql":
         # Plans for the aggregates depend on fresh statistics of the refilled tables.
         with connection.cursor() as cursor:
@@ -198,16 +203,11 @@ def _refresh_neighbors(neighbor_ids: set[int]) -> None:
     replaced = ResponseFact.objects.filter(
         Q(person_id__in=persons) | Q(field_response_id__in=response_ids)
     )
-    dates = set(replaced.values_list("local_date", flat=True).distinct())
+    # The days lose what the old facts counted and gain what the new ones count.
+    _add_response_days(replaced, sign=-1)
     replaced.delete()
     _insert_response_facts(FieldResponse.objects.filter(id__in=response_ids))
-    dates |= set(
-        ResponseFact.objects.filter(field_response_id__in=response_ids)
-        .values_list("local_date", flat=True)
-        .distinct()
-    )
-    ResponseDay.objects.filter(local_date__in=dates).delete()
-    _insert_response_days(ResponseFact.objects.filter(local_date__in=dates))
+    _add_response_days(ResponseFact.objects.filter(field_response_id__in=response_ids), sign=1)
 
 
 def _responses_of(persons: set[int]) -> QuerySet[FieldResponse]:
@@ -302,7 +302,10 @@ def _insert_profiles(responses: QuerySet[FieldResponse]) -> None:
     combinations = (
         responses.order_by().values_list(*(f"root_{name}" for name in DEMOGRAPHICS)).distinct()
     )
-    sql, params = combinations.query.get_compiler(connection=connection).as_sql()
+    try:
+        sql, params = combinations.query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:
+        return
     table = connection.ops.quote_name(DemographicProfile._meta.db_table)
     names = ", ".join(connection.ops.quote_name(name) for name in DEMOGRAPHICS)
     with connection.cursor() as cursor:
@@ -325,98 +328,29 @@ def _follow_ups() -> QuerySet[FollowUpTask]:
 
 
 def _refresh_cases(case_ids: set[int]) -> None:
-    """Recompute the follow-up facts of these cases, and recount the days they touch."""
+    """Recompute the follow-up facts of these cases (the days lose what the old ones counted
+    and gain what the new ones count), and count the cases not counted yet."""
     replaced = FollowUpFact.objects.filter(case_id__in=case_ids)
-    dates = set(replaced.values_list("due_date", flat=True).distinct())
+    _add_follow_up_days(replaced, sign=-1)
     replaced.delete()
     _insert_follow_up_facts(_follow_ups().filter(case_id__in=case_ids))
-    dates |= set(replaced.values_list("due_date", flat=True).distinct())
-    FollowUpDay.objects.filter(due_date__in=dates).delete()
-    _insert_follow_up_days(FollowUpFact.objects.filter(due_date__in=dates))
-    # A new case is noted with its first field response; its day gets one more.
+    _add_follow_up_days(FollowUpFact.objects.filter(case_id__in=case_ids), sign=1)
+    _count_new_cases(NeighborCase.objects.filter(id__in=case_ids))
+
+
+def _count_new_cases(cases: QuerySet[NeighborCase]) -> None:
+    """A case counts once, on the day it opened (opening is not undone)."""
     zone = ZoneInfo(settings.TIME_ZONE)
-    opened = set(
-        NeighborCase.objects.filter(id__in=case_ids)
-        .annotate(day=TruncDate("opened_at", tzinfo=zone))
-        .values_list("day", flat=True)
-        .distinct()
+    new = cases.order_by().filter(~Exists(CaseFact.objects.filter(case_id=OuterRef("id"))))
+    opened_on = TruncDate("opened_at", tzinfo=zone)
+    _add_counts(
+        CaseDay,
+        new.values(src_opened_on=opened_on).annotate(src_cases=Count("pk")),
+        keys=("opened_on",),
+        counts=("cases",),
+        sign=1,
     )
-    if opened:
-        CaseDay.objects.filter(opened_on__in=opened).delete()
-        on_those_days = reduce(operator.or_, (_local_day(day) for day in opened))
-        _insert_case_days(NeighborCase.objects.filter(on_those_days))
-
-
-def _local_day(day: date) -> Q:
-    zone = ZoneInfo(settings.TIME_ZONE)
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return Q(opened_at__gte=start, opened_at__lt=end)
-
-
-# --- the days: counts that add up over any period --------------------------------------------
-
-
-def _insert_response_days(facts: QuerySet[ResponseFact]) -> None:
-    days = (
-        facts.order_by()
-        .values("local_date", "program")
-        .annotate(
-            day_responses=Count("pk"),
-            day_transported=Count("pk", filter=Q(transported=True)),
-            day_felt_safe=Count("pk", filter=Q(felt_safe=True)),
-            day_answered=Count("felt_safe"),
-            day_eligible=Count("pk", filter=Q(first_eligible_of_incident=True)),
-        )
-        .values_list(
-            "local_date",
-            "program",
-            "day_responses",
-            "day_transported",
-            "day_felt_safe",
-            "day_answered",
-            "day_eligible",
-        )
-    )
-    _insert_rows(
-        ResponseDay,
-        days,
-        (
-            "local_date",
-            "program",
-            "responses",
-            "transported",
-            "felt_safe",
-            "safety_answered",
-            "eligible_calls",
-        ),
-    )
-
-
-def _insert_follow_up_days(facts: QuerySet[FollowUpFact]) -> None:
-    days = (
-        facts.filter(counted=True)
-        .order_by()
-        .values("due_date")
-        .annotate(
-            day_due=Count("pk"),
-            day_attempted=Count("pk", filter=Q(attempted_in_time=True)),
-            day_contacted=Count("pk", filter=Q(contacted_in_time=True)),
-        )
-        .values_list("due_date", "day_due", "day_attempted", "day_contacted")
-    )
-    _insert_rows(FollowUpDay, days, ("due_date", "due", "attempted_in_time", "contacted_in_time"))
-
-
-def _insert_case_days(cases: QuerySet[NeighborCase]) -> None:
-    zone = ZoneInfo(settings.TIME_ZONE)
-    days = (
-        cases.order_by()
-        .values(day=TruncDate("opened_at", tzinfo=zone))
-        .annotate(day_cases=Count("pk"))
-        .values_list("day", "day_cases")
-    )
-    _insert_rows(CaseDay, days, ("opened_on", "cases"))
+    _insert_rows(CaseFact, new.values_list("id", opened_on.copy()), ("case_id", "opened_on"))
 
 
 FOLLOW_UP_COLUMNS = (
@@ -470,6 +404,76 @@ def _insert_follow_up_facts(tasks: QuerySet[FollowUpTask]) -> None:
     _insert_select(FollowUpFact, tasks, expressions, FOLLOW_UP_COLUMNS)
 
 
+# --- the days: counts that add up over any period --------------------------------------------
+
+
+def _add_response_days(facts: QuerySet[ResponseFact], *, sign: int) -> None:
+    _add_counts(
+        ResponseDay,
+        facts.order_by()
+        .values(src_local_date=F("local_date"), src_program=F("program"))
+        .annotate(
+            src_responses=Count("pk"),
+            src_transported=Count("pk", filter=Q(transported=True)),
+            src_felt_safe=Count("pk", filter=Q(felt_safe=True)),
+            src_safety_answered=Count("felt_safe"),
+            src_eligible_calls=Count("pk", filter=Q(first_eligible_of_incident=True)),
+        ),
+        keys=("local_date", "program"),
+        counts=("responses", "transported", "felt_safe", "safety_answered", "eligible_calls"),
+        sign=sign,
+    )
+
+
+def _add_follow_up_days(facts: QuerySet[FollowUpFact], *, sign: int) -> None:
+    _add_counts(
+        FollowUpDay,
+        facts.filter(counted=True)
+        .order_by()
+        .values(src_due_date=F("due_date"))
+        .annotate(
+            src_due=Count("pk"),
+            src_attempted_in_time=Count("pk", filter=Q(attempted_in_time=True)),
+            src_contacted_in_time=Count("pk", filter=Q(contacted_in_time=True)),
+        ),
+        keys=("due_date",),
+        counts=("due", "attempted_in_time", "contacted_in_time"),
+        sign=sign,
+    )
+
+
+def _add_counts(
+    model: Any,
+    grouped: QuerySet[Any],
+    *,
+    keys: tuple[str, ...],
+    counts: tuple[str, ...],
+    sign: int,
+) -> None:
+    """Add (sign 1) or subtract (sign -1) the counts `grouped` selects, as `src_<column>`, to the
+    model's rows of the same keys, creating the rows that are missing: one upsert."""
+    try:
+        sql, params = grouped.query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(c) for c in (*keys, *counts))
+    selected = ", ".join(
+        [f"d.{quote('src_' + k)}" for k in keys]
+        + [f"{int(sign)} * d.{quote('src_' + c)}" for c in counts]
+    )
+    added = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in counts)
+    with connection.cursor() as cursor:
+        # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON. The names are
+        # quoted identifiers and the query is compiled by the ORM with its parameters apart.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {selected} FROM ({sql}) AS d "  # noqa: S608
+            f"WHERE true ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {added}",
+            params,
+        )
+
+
 class HoursBetween(Func):
     """Hours from `start` to `end`, as a float (null if either is null)."""
 
@@ -511,7 +515,10 @@ def _insert_select(
 def _insert_rows(model: Any, rows: QuerySet[Any], columns: tuple[str, ...]) -> None:
     """INSERT INTO the model's table, in `columns`, the rows the queryset selects (in that
     order): one statement, computed in the database."""
-    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    try:
+        sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:
+        return
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     with connection.cursor() as cursor:

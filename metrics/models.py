@@ -1,7 +1,8 @@
 """The metrics read model: one row per field response and one per 48-hour follow-up, holding
 what the metrics count, already worked out (local dates, the neighbor's earlier responses, the
-first contact attempt). Aggregates over a year read these narrow rows instead of joining
-field responses, neighbors, follow-ups and contact attempts again for every request.
+first contact attempt), and their counts per local day. Aggregates over a year read these
+instead of joining field responses, neighbors, follow-ups and contact attempts again for every
+request.
 
 The rows are derived data and are never edited by hand. Database triggers (migration 0002) add a
 `FactChange` row, in the writer's own transaction, whenever a field response, a neighbor, a
@@ -99,15 +100,16 @@ class FollowUpFact(models.Model):
 
 class ResponseDay(models.Model):
     """The response facts of one local date and program, counted: what a period's totals and
-    weekly series add up (the counts that do not depend on where the period starts)."""
+    weekly series add up (the counts that do not depend on where the period starts). Kept by
+    adding what facts come and subtracting what facts go, hence plain integers."""
 
     local_date = models.DateField()
     program = models.CharField(max_length=3)
-    responses = models.PositiveIntegerField()
-    transported = models.PositiveIntegerField()
-    felt_safe = models.PositiveIntegerField()
-    safety_answered = models.PositiveIntegerField()
-    eligible_calls = models.PositiveIntegerField()
+    responses = models.IntegerField()
+    transported = models.IntegerField()
+    felt_safe = models.IntegerField()
+    safety_answered = models.IntegerField()
+    eligible_calls = models.IntegerField()
 
     class Meta:
         constraints = [
@@ -122,19 +124,30 @@ class FollowUpDay(models.Model):
     """The counted follow-up facts due on one local date, counted."""
 
     due_date = models.DateField(unique=True)
-    due = models.PositiveIntegerField()
-    attempted_in_time = models.PositiveIntegerField()
-    contacted_in_time = models.PositiveIntegerField()
+    due = models.IntegerField()
+    attempted_in_time = models.IntegerField()
+    contacted_in_time = models.IntegerField()
 
     def __str__(self) -> str:
         return f"{self.due_date}: {self.contacted_in_time}/{self.due}"
+
+
+class CaseFact(models.Model):
+    """A case as counted: on the local date it opened. Tells a case counted already from a new
+    one when it is noted again."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    opened_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} opened {self.opened_on}"
 
 
 class CaseDay(models.Model):
     """Cases opened on one local date."""
 
     opened_on = models.DateField(unique=True)
-    cases = models.PositiveIntegerField()
+    cases = models.IntegerField()
 
     def __str__(self) -> str:
         return f"{self.opened_on}: {self.cases}"

@@ -1,9 +1,10 @@
 """Reads for the metrics API, the dashboard and the monthly report: aggregate queries only.
 
-Every number is counted by the database (COUNT … FILTER, GROUP BY week), over the facts of
-metrics.models (refreshed first, so that they match the committed data) and, for referrals and
-cases, over their own tables. Python only adds up the week-by-program cells the database
-returned into totals, and divides. METRICS.md defines each metric.
+Every number is counted by the database (SUM over the day counts, COUNT … FILTER over the
+facts, GROUP BY week) from the read model of metrics.models, refreshed first so that it matches
+the committed data, and, for referrals, from their own table. Python only adds up what the
+database counted (weekly cells into totals, demographic combinations into breakdowns) and
+divides. METRICS.md defines each metric.
 """
 
 from __future__ import annotations

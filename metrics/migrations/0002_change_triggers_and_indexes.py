@@ -1,13 +1,13 @@
-"""What keeps the metrics facts current, and the two indexes the live metrics read.
+"""What keeps the metrics facts current, and two indexes the metrics read by.
 
 Triggers on the source tables note, in the writer's own transaction, which neighbor record or
 case changed in a way the metrics see (metrics.facts folds the notes in before each read). They
 only INSERT into metrics_factchange: they never block or change the writer's rows. Bulk loads
 with session_replication_role = replica (the benchmarks) skip them and rebuild the facts.
 
-The indexes: cases by opened_at (cases opened in a period) and referrals by requested_at (the
-period's referral cohort). Both are on other apps' tables, created here so that those apps'
-models stay as they are; `IF NOT EXISTS` and reversible.
+The indexes: cases by opened_at (recounting the cases opened on a day) and referrals by
+requested_at (the period's referral cohort). Both are on other apps' tables, created here so
+that those apps' models stay as they are; `IF NOT EXISTS` and reversible.
 """
 
 from __future__ import annotations

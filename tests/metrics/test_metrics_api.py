@@ -126,10 +126,11 @@ def test_the_query_count_does_not_grow_with_the_data(
 # (2), follow-ups (settled days and running ones, 2) and the median (1), referrals and their
 # reasons (2), cases (1).
 QUERIES = 15
-# The first request also loads the user's permissions (2) and folds the changes in (29): the
-# lock, what is waiting, then per batch of up to 500 changes the neighbors' and the cases'
-# facts replaced and their days recounted, and the changes deleted.
-QUERIES_WITH_REFRESH = QUERIES + 2 + 29
+# The first request also loads the user's permissions (2) and folds the changes in (24): the
+# lock, what is waiting, then per round the neighbors' and the cases' facts replaced (the days
+# losing what the old facts counted and gaining what the new ones count), the new cases
+# counted, and the notes deleted.
+QUERIES_WITH_REFRESH = QUERIES + 2 + 24
 
 
 def test_demo_data_answers_for_a_year(clients_by_role):
