@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from heart_cases.api_common import DetailSerializer, ErrorSerializer, require_perms
 from referrals.models import ReasonCode
 
-from . import selectors
+from . import facts, selectors
 
 
 class MetricsQuery(serializers.Serializer):
@@ -145,6 +145,17 @@ class DemographicsOutput(serializers.Serializer):
 
 class MetricsOutput(serializers.Serializer):
     period = PeriodOutput()
+    facts_as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the changes were last folded into the metrics facts (or the facts "
+        "rebuilt): the numbers count every change committed before it. null: never built yet.",
+    )
+    pending_changes = serializers.IntegerField(
+        min_value=0,
+        help_text="Changes committed since facts_as_of and not counted yet (0: the numbers are "
+        f"current), counted up to {facts.PENDING_COUNTED_UP_TO:,}, which means more than "
+        f"{facts.PENDING_COUNTED_UP_TO - 1:,}.",
+    )
     field_responses = FieldResponsesOutput()
     eligible_calls = EligibleCallsOutput()
     transported = serializers.IntegerField()

@@ -270,7 +270,9 @@ def referrals_per_week(weeks: list[dict[str, Any]]) -> Chart:
 
 def _horizontal(chart: Chart, rows: list[tuple[str, int, str]]) -> None:
     """Bars from the left, one per row, labelled on the left and with the count at the end."""
-    chart.plot_left = 200
+    # Room for the longest label (about 8 px a character at the chart's 15 px font).
+    longest = max((len(label) for label, _, _ in rows), default=0)
+    chart.plot_left = min(320, max(140, 24 + 8 * longest))
     band = (chart.plot_bottom - TOP) / max(len(rows), 1)
     top = nice_ceiling(max((count for _, count, _ in rows), default=0))
     width = chart.plot_right - chart.plot_left - 60

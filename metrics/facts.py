@@ -1,10 +1,15 @@
 """Keeping the metrics read model (models.py) equal to the source tables.
 
-`refresh()` runs before every metrics read. It costs one query when nothing changed; otherwise
-it takes the waiting `FactChange` rows (written by triggers in the writers' transactions, so a
-change and its note commit together) and recomputes, set-based, the facts of the neighbors and
-cases they name. `rebuild()` recomputes everything: on first use, when the time zone or a
-definition changed, and when more changes wait than a rebuild costs.
+`refresh()` runs every minute (the beat task `metrics.refresh_facts`) and, through
+`refresh_before_read()`, before a metrics read that may write. It costs one query when nothing
+changed; otherwise it takes the waiting `FactChange` rows (written by triggers in the writers'
+transactions, so a change and its note commit together) and recomputes, set-based, the facts of
+the neighbors and cases they name. `rebuild()` recomputes everything: on first use, when the
+time zone or a definition changed, and when more changes wait than a rebuild costs.
+
+A read never needs to write: where it cannot (a read replica, a read-only session) or must not
+(`HEART_METRICS_REFRESH_ON_READ = False`), it reads the facts as the last refresh left them, and
+`freshness()` tells it when that was and how many changes are still waiting.
 
 The facts are computed in the database: each recomputation is one INSERT … SELECT compiled from
 an ORM query (so it runs on PostgreSQL and on SQLite alike), never rows looped over in Python.
@@ -14,14 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import operator
+from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -41,6 +49,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Lag, TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -72,6 +81,13 @@ NOTES_PER_ROUND = 5_000
 BATCH = 500
 REBUILD_ABOVE = 200_000
 STATE_ID = 1
+# Waiting changes are counted up to this many (a LIMITed count costs the same whatever the
+# backlog): this number means "more than one fewer".
+PENDING_COUNTED_UP_TO = 10_001
+# PostgreSQL's read_only_sql_transaction: a write in a read-only transaction or on a standby.
+READ_ONLY_SQLSTATE = "25006"
+
+logger = logging.getLogger(__name__)
 
 
 def signature() -> str:
@@ -81,22 +97,108 @@ def signature() -> str:
     return f"v{DEFINITIONS_VERSION} tz={settings.TIME_ZONE} eligible={eligible}"
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How current the facts are. `as_of`: when the last refresh that folded changes in (or the
+    last rebuild) started, None before the facts are first built; `pending_changes`: changes
+    committed since and not folded in yet, counted up to PENDING_COUNTED_UP_TO. With none
+    pending, the facts count every committed change."""
+
+    as_of: datetime | None
+    pending_changes: int
+
+
 def refresh() -> None:
     """Fold the waiting changes into the facts (or rebuild them if they are out of date)."""
+    if not _up_to_date():
+        _fold()
+
+
+def refresh_before_read() -> None:
+    """Bring the facts up to date before a read where the read may write, so that on a single
+    database the numbers are live. Where it cannot write (a read replica, a session or
+    transaction set read-only) or HEART_METRICS_REFRESH_ON_READ is False, the read takes the
+    facts as they are: the beat task keeps them current, and `freshness()` says how current."""
+    if not getattr(settings, "HEART_METRICS_REFRESH_ON_READ", True):
+        return
+    if _up_to_date() or _read_only():
+        return
+    try:
+        _fold()
+    except DatabaseError as exc:
+        # Read-only in a way the check above does not see (a SQLite file opened read-only, a
+        # server switched to read-only meanwhile): the fold's transaction or savepoint was
+        # rolled back whole, and the read goes on.
+        if not _is_read_only_error(exc):
+            raise
+        logger.info("metrics: the database is read-only; reading the facts as they are")
+
+
+def freshness() -> Freshness:
+    """When the facts were last brought up to date and how many changes wait: one query."""
+    waiting = _pending_count()
+    state = (
+        FactState.objects.filter(pk=STATE_ID)
+        .annotate(pending=RawSQL(waiting[0], waiting[1]))  # noqa: S611 - compiled below
+        .values_list("refreshed_at", "pending")
+        .first()
+    )
+    if state is None:
+        # Never built (the row is created by the first refresh): count what waits on its own.
+        with connection.cursor() as cursor:
+            cursor.execute(*waiting)
+            return Freshness(as_of=None, pending_changes=cursor.fetchone()[0])
+    return Freshness(as_of=state[0], pending_changes=state[1])
+
+
+def _pending_count() -> tuple[str, tuple[int]]:
+    """SQL counting the waiting changes, up to PENDING_COUNTED_UP_TO."""
+    table = connection.ops.quote_name(FactChange._meta.db_table)
+    return (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS waiting",  # noqa: S608
+        (PENDING_COUNTED_UP_TO,),
+    )
+
+
+def _up_to_date() -> bool:
+    """Built with today's signature and nothing waiting: one query."""
     state = (
         FactState.objects.filter(pk=STATE_ID)
         .annotate(waiting=Exists(FactChange.objects.all()))
         .values("signature", "waiting")
         .first()
     )
-    if state is not None and state["signature"] == signature() and not state["waiting"]:
-        return
+    return state is not None and state["signature"] == signature() and not state["waiting"]
+
+
+def _read_only() -> bool:
+    """Whether this connection's transactions are read-only (PostgreSQL: a hot standby, or
+    `default_transaction_read_only` / `SET TRANSACTION READ ONLY`)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_read_only")
+        row = cursor.fetchone()
+    return row is not None and row[0] == "on"
+
+
+def _is_read_only_error(exc: DatabaseError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return True
+    # SQLite opened read-only (mode=ro, or a file the process may not write).
+    return connection.vendor == "sqlite" and "readonly database" in str(exc)
+
+
+def _fold() -> None:
     with transaction.atomic():
         # Refreshes take turns: two interleaved recomputations of one neighbor would insert
         # its facts twice. The one that waited finds the work done.
         if _lock_state().signature != signature():
             _rebuild_locked()
             return
+        # Every change committed before this moment is among the notes read below.
+        as_of = timezone.now()
         last = FactChange.objects.aggregate(last=Max("id"))["last"]
         if last is None:
             return
@@ -121,6 +223,7 @@ def refresh() -> None:
             for start in range(0, len(cases), BATCH):
                 _refresh_cases(set(cases[start : start + BATCH]))
             FactChange.objects.filter(id__in=[note_id for note_id, _, _ in notes]).delete()
+        FactState.objects.filter(pk=STATE_ID).update(refreshed_at=as_of)
 
 
 def rebuild() -> None:
@@ -141,6 +244,7 @@ def _rebuild_locked() -> None:
     # First forget the changes noted so far: each was committed with its data, which the
     # statements below (each reading the data as committed when it starts) then include. A
     # change committed from here on stays queued for the next refresh.
+    as_of = timezone.now()
     FactChange.objects.all().delete()
     _empty(ResponseFact, FollowUpFact, CaseFact, ResponseDay, FollowUpDay, CaseDay)
     _insert_response_facts(FieldResponse.objects.all())
@@ -152,7 +256,9 @@ def _rebuild_locked() -> None:
         # Plans for the aggregates depend on fresh statistics of the refilled tables.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {_tables(ResponseFact, FollowUpFact, ResponseDay)}")
-    FactState.objects.filter(pk=STATE_ID).update(signature=signature(), built_at=timezone.now())
+    FactState.objects.filter(pk=STATE_ID).update(
+        signature=signature(), built_at=timezone.now(), refreshed_at=as_of
+    )
 
 
 def _tables(*models: Any) -> str:

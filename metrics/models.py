@@ -7,7 +7,8 @@ request.
 The rows are derived data and are never edited by hand. Database triggers (migration 0002) add a
 `FactChange` row, in the writer's own transaction, whenever a field response, a neighbor, a
 follow-up task or a contact attempt changes in a way the metrics see; `metrics.facts.refresh`
-folds those changes in before each read, so every read counts the data as it is committed.
+folds those changes in (the beat task every minute, and each read that can write first), so a
+read on the primary database counts the data as it is committed.
 METRICS.md defines each metric on these rows and on the source tables alike.
 """
 
@@ -169,11 +170,16 @@ class FactChange(models.Model):
 
 
 class FactState(models.Model):
-    """One row: what the facts were built with. A different time zone or definition rebuilds
-    them; refreshes lock this row so that two of them never interleave."""
+    """One row: what the facts were built with, and when they were last brought up to date. A
+    different time zone or definition rebuilds them; refreshes lock this row so that two of
+    them never interleave."""
 
     signature = models.CharField(max_length=200)
     built_at = models.DateTimeField()
+    # When the last refresh that folded changes in (or the last rebuild) started: the facts
+    # count every change committed before it. Null until the facts are first built. A read
+    # that cannot write (a replica) reports it, with the changes still waiting.
+    refreshed_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"facts built {self.built_at:%Y-%m-%d %H:%M} ({self.signature})"

@@ -1,10 +1,12 @@
 """Reads for the metrics API, the dashboard and the monthly report: aggregate queries only.
 
 Every number is counted by the database (SUM over the day counts, COUNT … FILTER over the
-facts, GROUP BY week) from the read model of metrics.models, refreshed first so that it matches
-the committed data, and, for referrals, from their own table. Python only adds up what the
-database counted (weekly cells into totals, demographic combinations into breakdowns) and
-divides. METRICS.md defines each metric.
+facts, GROUP BY week) from the read model of metrics.models, and, for referrals, from their own
+table. The read model is refreshed first where the read may write, so that it matches the
+committed data; elsewhere (a read replica) it is read as the beat task last left it, and the
+answer says when that was and how many changes wait (`facts_as_of`, `pending_changes`).
+Python only adds up what the database counted (weekly cells into totals, demographic
+combinations into breakdowns) and divides. METRICS.md defines each metric.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ class Median(Aggregate):
 def program_metrics(*, period: Period, now: datetime | None = None) -> dict[str, Any]:
     """Every metric of METRICS.md for the period, as API.md's `GET /api/v1/metrics/` gives it."""
     now = now or timezone.now()
-    facts.refresh()
+    facts.refresh_before_read()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -165,6 +167,9 @@ def program_metrics(*, period: Period, now: datetime | None = None) -> dict[str,
                 cursor.execute("SET LOCAL jit = off")
                 # Room to group a year in memory rather than sort it on disk.
                 cursor.execute("SET LOCAL work_mem = '32MB'")
+        # Read before the aggregates: a refresh committing meanwhile can only make the numbers
+        # newer than this says, never older.
+        freshness = facts.freshness()
         responses = _responses(period)
         demographics = _demographics(period)
         follow_ups = _follow_ups(period, now)
@@ -182,6 +187,8 @@ def program_metrics(*, period: Period, now: datetime | None = None) -> dict[str,
             "time_zone": settings.TIME_ZONE,
             "computed_at": now,
         },
+        "facts_as_of": freshness.as_of,
+        "pending_changes": freshness.pending_changes,
         "field_responses": responses["field_responses"],
         "eligible_calls": responses["eligible_calls"],
         "transported": responses["transported"],

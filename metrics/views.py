@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.urls import reverse
 from heart_cases import services as case_services
 from heart_cases.middleware import client_address
 
-from . import charts, report, selectors
+from . import charts, facts, report, selectors
 
 PERMISSION = "heart_cases.view_metrics"
 
@@ -42,7 +43,7 @@ def _period_from(request: HttpRequest) -> tuple[selectors.Period, dict[str, list
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
-        raise Http404
+        raise PermissionDenied
     period, errors = _period_from(request)
     metrics = selectors.program_metrics(period=period)
     reports = [
@@ -67,6 +68,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
         "reports": reports,
         "programs": selectors.PROGRAMS,
+        "pending_counted_up_to": facts.PENDING_COUNTED_UP_TO,
     }
     return render(request, "metrics/dashboard.html", context, status=400 if errors else 200)
 
@@ -74,7 +76,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def monthly_report_download(request: HttpRequest, month: str) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
-        raise Http404
+        raise PermissionDenied
     year, month_number = (int(part) for part in month.split("-"))
     try:
         content = report.monthly_report_csv(year=year, month=month_number)

@@ -14,6 +14,7 @@ from tests.conftest import ROLES, field_response_body
 pytestmark = pytest.mark.django_db
 EVERYONE = [*ROLES, "anonymous"]
 NAVIGATORS = {"clinician", "peer", "supervisor"}
+METRICS_READERS = {"analyst", "supervisor"}
 
 
 @pytest.fixture
@@ -117,6 +118,12 @@ def test_every_api_endpoint_answers_each_role_as_it_should(world):
                 ).status_code,
                 expect(role, NAVIGATORS, 200, 403),
             ),
+            "GET metrics": (
+                client.get(
+                    "/api/v1/metrics/", {"start": "2026-10-01", "end": "2026-10-31"}
+                ).status_code,
+                expect(role, METRICS_READERS, 200, 403),
+            ),
         }
         for name, (got, wanted) in checks.items():
             results[(role, name)] = (got, wanted)
@@ -154,6 +161,8 @@ def test_every_page_answers_each_role_as_it_should(client, world):
         "/access-log/": ({"supervisor"}, 403),
         "/notifications/": (set(ROLES), 403),
         "/provider/": ({"provider"}, 403),
+        "/metrics/": (METRICS_READERS, 403),
+        "/metrics/reports/2026-10.csv": (METRICS_READERS, 403),
         f"/cases/{case_id}/": (NAVIGATORS, 404),
         f"/cases/{case_id}/refer/": (NAVIGATORS, 404),
     }
@@ -191,10 +200,25 @@ def test_analysts_never_receive_a_neighbors_name_phone_or_birth_date(client, wor
             "/api/v1/access-log/",
         )
     ]
+    today = timezone.localdate()
+    responses.append(
+        api.get("/api/v1/metrics/", {"start": str(today.replace(day=1)), "end": str(today)})
+    )
     responses += [
         client.get(path)
-        for path in ("/", "/tasks/", "/my-cases/", f"/cases/{case['case']['id']}/", "/provider/")
+        for path in (
+            "/",
+            "/tasks/",
+            "/my-cases/",
+            f"/cases/{case['case']['id']}/",
+            "/provider/",
+            "/metrics/",
+            f"/metrics/reports/{today:%Y-%m}.csv",
+        )
     ]
+    # The analyst's own pages answered (a refusal would prove nothing).
+    assert responses[-2].status_code == 200
+    assert responses[-1].status_code == 200
     for response in responses:
         body = response.content.decode()
         for secret in secrets:

@@ -112,7 +112,7 @@ def test_the_dashboard_downloads_the_same_report_and_logs_who(client, make_staff
 
 
 @pytest.mark.parametrize(
-    ("role", "status"), [("supervisor", 200), ("clinician", 404), ("provider", 404)]
+    ("role", "status"), [("supervisor", 200), ("clinician", 403), ("provider", 403)]
 )
 def test_only_metrics_roles_can_download(client, make_staff, role, status):
     user, _ = make_staff(f"download-{role}", role)

@@ -1,19 +1,27 @@
-"""Load a demo city: staff, pairs, providers and a few weeks of field responses.
+"""Load a demo city: staff, pairs, providers and a few weeks of field responses, with the
+follow-up calls and visits, referrals and closures that came of them.
 
-Everything goes through the services, at the time it would have happened (time-machine moves
-the clock), so the demo's history reads like a real one. Every name here is fictional.
+Everything goes through the services, in the order and at the time it would have happened
+(time-machine moves the clock), so the demo's history, task lists and metrics read like a real
+program's. Every name here is fictional. The history is loaded once: when field responses exist,
+a second run adds none.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from heart_cases.actors import stamp, system_actor
@@ -26,20 +34,24 @@ from heart_cases.services import (
     field_response_record,
 )
 from heart_cases.staff import staff_create_or_update
-from navigation.models import Pair
+from navigation import sweeps
+from navigation.models import ContactAttempt, FollowUpTask, Pair
 from navigation.selectors import case_current_pair
-from navigation.services import pair_assign, pair_create
+from navigation.services import attempt_record, open_task_q, pair_assign, pair_create
 from referrals.models import (
     Location,
     Provider,
+    ReasonCode,
     Referral,
     Service,
     ServiceLanguage,
     ServiceLocation,
 )
 from referrals.services import (
+    allowed_actions,
     provider_link_actor,
     provider_staff,
+    referral_cancel,
     referral_create,
     referral_transition,
 )
@@ -291,14 +303,27 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=21)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["if_empty"] and FieldResponse.objects.exists():
-            if not Service.objects.exists():
-                # Demo data from before the directory had services: add the directory.
-                with transaction.atomic():
-                    self._providers()
-                self.stdout.write("Demo data already loaded; added the demo provider directory.")
+        if FieldResponse.objects.exists():
+            # The history is loaded once: a second run adds none (and logs no attempt twice).
+            if options["if_empty"]:
+                if not Service.objects.exists():
+                    # Demo data from before the directory had services: add the directory.
+                    with transaction.atomic():
+                        self._providers()
+                    self.stdout.write(
+                        "Demo data already loaded; added the demo provider directory."
+                    )
+                    return
+                self.stdout.write("Demo data already loaded; nothing to do.")
                 return
-            self.stdout.write("Demo data already loaded; nothing to do.")
+            with transaction.atomic():
+                self._providers()
+                self._staff()
+                self._pairs()
+            self.stdout.write(
+                f"Demo data already loaded ({FieldResponse.objects.count()} field responses): "
+                "brought the directory, staff and pairs up to date and added no history."
+            )
             return
         try:
             import time_machine
@@ -310,16 +335,19 @@ class Command(BaseCommand):
             pairs = self._pairs()
         rng = random.Random(2026)  # noqa: S311 - demo data, not security
         now = timezone.now()
-        users = get_user_model().objects
-        cad = users.get(username="cad")
-        supervisor = users.get(username="supervisor")
-        assigner = system_actor("seed_demo")
         count = options["responses"]
         start = now - timedelta(days=options["days"])
         step = (now - timedelta(hours=2) - start) / max(count, 1)
+        history = DemoHistory(
+            time_machine=time_machine,
+            now=now,
+            # Its own generator, so that the encounters are the same whatever happens after.
+            rng=random.Random(2027),  # noqa: S311 - demo data, not security
+        )
         for index in range(count):
             responded_at = start + step * index + timedelta(minutes=rng.randint(0, 50))
-            neighbor = NEIGHBORS[rng.randrange(len(NEIGHBORS))]
+            which = rng.randrange(len(NEIGHBORS))
+            neighbor = NEIGHBORS[which]
             program = rng.choice(["CRT", "CRT", "CRT", "CCD", "COR"])
             data = FieldResponseInput(
                 incident_number=f"D{responded_at:%Y}-{index + 1:07d}",
@@ -346,84 +374,16 @@ class Command(BaseCommand):
                 responder_felt_safe=rng.random() > 0.01,
                 narrative="Demo encounter.",
             )
-            with time_machine.travel(responded_at + timedelta(minutes=75), tick=False):
-                result = field_response_record(actor=cad, data=data)
-            if result.case.status != Case.Status.OPEN:
-                continue
-            with time_machine.travel(responded_at + timedelta(minutes=80), tick=False):
-                pair_assign(
-                    actor=assigner,
-                    case=result.case,
-                    pair=pairs[result.neighbor.pk % len(pairs)],
-                    reason="Demo: assigned to the pair on duty",
-                )
-            age = now - responded_at
-            if age > timedelta(days=5) and rng.random() < 0.7:
-                outcome = rng.choice([Case.Outcome.CONNECTED_TO_CARE, Case.Outcome.UNABLE_TO_REACH])
-                note = "Demo: closed after follow-up."
-                if outcome == Case.Outcome.CONNECTED_TO_CARE:
-                    pair = pairs[result.neighbor.pk % len(pairs)]
-                    referral = self._closed_loop(
-                        time_machine, result.case, data.needs, responded_at, pair.clinician
-                    )
-                    if referral is not None:
-                        note = f"Demo: handoff to {referral.provider.name} confirmed."
-                with time_machine.travel(responded_at + timedelta(days=2), tick=False):
-                    case_close(actor=supervisor, case=result.case, outcome=outcome, note=note)
-        referrals = self._open_referrals(time_machine, now)
+            # A neighbor stays with one pair (continuity of care).
+            history.encounter(data, pair=pairs[which % len(pairs)])
+        history.play()
+        referrals = self._open_referrals(time_machine, now, leave=history.held_cases)
         self.stdout.write(
             f"Demo city loaded: {len(STAFF)} staff, {len(pairs)} pairs, {len(PROVIDERS)} "
-            f"providers, {count} field responses, {referrals} open referrals. Password for every "
-            f"demo login: {DEMO_PASSWORD}"
+            f"providers, {count} field responses, {history.attempts} contact attempts, "
+            f"{history.referrals} referrals made over those days and {referrals} open referrals "
+            f"for the providers' inboxes. Password for every demo login: {DEMO_PASSWORD}"
         )
-
-    def _service_for(self, need: str, slug: str | None = None) -> Service | None:
-        services = Service.objects.filter(
-            accepting_referrals=True, provider__accepting_referrals=True
-        ).select_related("provider")
-        if slug:
-            services = services.filter(provider__slug=slug)
-        return services.filter(category=need).order_by("id").first() or (
-            services.order_by("id").first() if slug else None
-        )
-
-    def _answer(self, referral: Referral, action: str, **kwargs: Any) -> Referral:
-        """The provider answers: as its staff in the portal, or through the signed link."""
-        staff = provider_staff(referral.provider)
-        actor = staff[0] if staff else provider_link_actor(referral.provider)
-        return referral_transition(
-            actor=actor, referral=referral, action=action, via_link=not staff, **kwargs
-        )
-
-    def _closed_loop(
-        self,
-        time_machine: Any,
-        case: Case,
-        needs: tuple[str, ...],
-        responded_at: datetime,
-        navigator: Any,
-    ) -> Referral | None:
-        """A referral that went the whole way: made the next day, accepted, handoff confirmed."""
-        service = next(
-            (found for need in needs if (found := self._service_for(need)) is not None), None
-        )
-        if service is None:
-            return None
-        with time_machine.travel(responded_at + timedelta(days=1), tick=False):
-            referral = referral_create(
-                actor=navigator,
-                case=case,
-                service=service,
-                reason=f"Demo: {service.get_category_display().lower()} support after the "
-                "field response.",
-                consent_method="verbal",
-                consent_obtained_at=timezone.now(),
-            )
-        with time_machine.travel(responded_at + timedelta(days=1, hours=3), tick=False):
-            referral = self._answer(referral, "accept")
-        arrived = responded_at + timedelta(days=2, hours=-3)
-        with time_machine.travel(arrived + timedelta(hours=1), tick=False):
-            return self._answer(referral, "confirm-handoff", occurred_at=arrived)
 
     # Referrals on open cases, one per scenario: (provider, need, how long ago it was made,
     # what the provider did since). "chase-due" is made far enough back that the next sweep
@@ -438,16 +398,20 @@ class Command(BaseCommand):
         ("lincoln-clinic", "medical", timedelta(hours=20), ["acknowledge", "accept"]),
     ]
 
-    def _open_referrals(self, time_machine: Any, now: datetime) -> int:
+    def _open_referrals(self, time_machine: Any, now: datetime, *, leave: set[int]) -> int:
+        """The scenarios, on the oldest open cases without a referral, leaving out the cases
+        in `leave` (still waiting for their first call)."""
+        referred = Referral.objects.filter(case=OuterRef("pk"), status__in=Referral.OPEN_STATUSES)
         cases = list(
-            Case.objects.filter(
-                status=Case.Status.OPEN, pair_assignments__ended_at__isnull=True
-            ).order_by("opened_at", "id")
+            Case.objects.filter(status=Case.Status.OPEN, pair_assignments__ended_at__isnull=True)
+            .filter(~Exists(referred))
+            .exclude(pk__in=leave)
+            .order_by("opened_at", "id")
         )
         made = 0
         for case, (slug, need, ago, steps) in zip(cases, self.OPEN_SCENARIOS, strict=False):
             pair = case_current_pair(case)
-            service = self._service_for(need, slug)
+            service = service_for(need, slug=slug)
             if pair is None or service is None:
                 continue
             if ago == "chase-due":
@@ -469,7 +433,7 @@ class Command(BaseCommand):
             for index, step in enumerate(steps, start=1):
                 extra = {"reason_code": "no-capacity"} if step == "decline" else {}
                 with time_machine.travel(made_at + timedelta(minutes=40 * index), tick=False):
-                    referral = self._answer(referral, step, **extra)
+                    referral = provider_answers(referral, step, **extra)
             made += 1
         return made
 
@@ -542,3 +506,327 @@ class Command(BaseCommand):
             )
             for clinician, peer in PAIRS
         ]
+
+
+def service_for(
+    need: str, *, slug: str | None = None, other_than: int | None = None
+) -> Service | None:
+    """A service taking referrals for the need (of that provider, with `slug`: any of its
+    services if none fits; never of provider `other_than`, which has just declined)."""
+    services = Service.objects.filter(
+        accepting_referrals=True, provider__accepting_referrals=True
+    ).select_related("provider")
+    if slug:
+        services = services.filter(provider__slug=slug)
+    if other_than is not None:
+        services = services.exclude(provider_id=other_than)
+    return services.filter(category=need).order_by("id").first() or (
+        services.order_by("id").first() if slug else None
+    )
+
+
+def provider_answers(referral: Referral, action: str, **kwargs: Any) -> Referral:
+    """The provider answers: as its staff in the portal, or through the signed link."""
+    staff = provider_staff(referral.provider)
+    actor = staff[0] if staff else provider_link_actor(referral.provider)
+    return referral_transition(
+        actor=actor, referral=referral, action=action, via_link=not staff, **kwargs
+    )
+
+
+Step = Callable[[datetime], None]
+Call = tuple[float, str, str]  # hours after the field response, method, outcome
+
+# How the demo's 48-hour follow-ups went, with their weights: most neighbors reached on the
+# first call or after a missed one, within the 48 hours; some only after them; a few never
+# (calls, then visits, fail and the case closes as unable to reach); some decline further help;
+# and a few nobody called in time.
+FOLLOW_UP_STORIES: list[tuple[str, int]] = [
+    ("reached", 45),
+    ("reached_after_retries", 16),
+    ("reached_late", 14),
+    ("never_reached", 9),
+    ("declined", 8),
+    ("not_attempted", 8),
+]
+# What the pair did after reaching a neighbor, with weights: a referral whose handoff was
+# confirmed (the case then closes as connected to care); one a provider declined first, then
+# another provider took; one the neighbor withdrew; or nothing yet (the work goes on).
+AFTER_CONTACT: list[tuple[str, int]] = [
+    ("handoff", 55),
+    ("declined", 15),
+    ("withdrawn", 8),
+    ("ongoing", 22),
+]
+DECLINE_REASONS = [
+    ReasonCode.NO_CAPACITY,
+    ReasonCode.NOT_ELIGIBLE,
+    ReasonCode.WAITLIST,
+    ReasonCode.ADDITIONAL_ASSESSMENT_REQUIRED,
+]
+ATTEMPT_NOTES: dict[str, str] = {
+    ContactAttempt.Outcome.REACHED: "Demo: talked it through and agreed on next steps.",
+    ContactAttempt.Outcome.DECLINED: "Demo: reached; the neighbor wants no further help now.",
+    ContactAttempt.Outcome.NO_ANSWER: "Demo: no answer.",
+    ContactAttempt.Outcome.LEFT_VOICEMAIL: "Demo: left a voicemail with the callback number.",
+}
+
+
+class DemoHistory:
+    """The demo's weeks, replayed in the order things happened: each encounter, the pair's calls
+    and visits, the sweep marking follow-ups missed at their deadline, referrals and the
+    providers' answers, and closures. Each is written through its service with the clock at its
+    own time (time-machine), so history, the metrics facts and the task lists read as they
+    would after real weeks. A step that would fall after now is left undone: that work is still
+    on the lists. So is each pair's latest encounter with a follow-up: from it on, nothing more
+    is done on its case, so that every pair has a case and a follow-up waiting for it."""
+
+    def __init__(self, *, time_machine: Any, now: datetime, rng: random.Random) -> None:
+        self.time_machine = time_machine
+        self.now = now
+        self.rng = rng
+        users = get_user_model().objects
+        self.cad = users.get(username="cad")
+        self.assigner = system_actor("seed_demo")
+        self.sweeper = system_actor(sweeps.SWEEP_NAME)
+        self.encounters: list[tuple[FieldResponseInput, Pair]] = []
+        self.steps: list[tuple[datetime, int, Step]] = []
+        self.order = itertools.count()
+        # Cases left as they are from their pair's latest encounter on.
+        self.held_cases: set[int] = set()
+        self.attempts = 0
+        self.referrals = 0
+
+    def encounter(self, data: FieldResponseInput, *, pair: Pair) -> None:
+        self.encounters.append((data, pair))
+
+    def play(self) -> None:
+        latest: dict[int, FieldResponseInput] = {}
+        for data, pair in self.encounters:
+            if data.follow_up_consent and data.responded_at + timedelta(minutes=75) <= self.now:
+                latest[pair.pk] = max(latest.get(pair.pk, data), data, key=lambda d: d.responded_at)
+        held = {id(data) for data in latest.values()}
+        for data, pair in self.encounters:
+            # Recorded as the CAD integration would: 75 minutes after the response began.
+            intake = partial(self._intake, data, pair, id(data) in held)
+            self._at(data.responded_at + timedelta(minutes=75), intake)
+        while self.steps:
+            when, _, step = heapq.heappop(self.steps)
+            with self.time_machine.travel(when, tick=False):
+                step(when)
+        # What beat's sweep would have found by now.
+        with self.time_machine.travel(self.now, tick=False):
+            self._sweep(self.now)
+
+    def _pick(self, weighted: list[tuple[str, int]]) -> str:
+        names, weights = zip(*weighted, strict=True)
+        return self.rng.choices(names, weights=weights)[0]
+
+    def _at(self, when: datetime, step: Step) -> None:
+        if when <= self.now:
+            heapq.heappush(self.steps, (when, next(self.order), step))
+
+    def _intake(self, data: FieldResponseInput, pair: Pair, hold: bool, when: datetime) -> None:
+        result = field_response_record(actor=self.cad, data=data)
+        if result.case.status != Case.Status.OPEN:
+            return
+        with self.time_machine.travel(when + timedelta(minutes=5), tick=False):
+            pair_assign(
+                actor=self.assigner,
+                case=result.case,
+                pair=pair,
+                reason="Demo: assigned to the pair on duty",
+            )
+        if hold:
+            self.held_cases.add(result.case.pk)
+        if result.case.pk in self.held_cases:
+            return
+        if result.follow_up is None:
+            # No consent to a follow-up: with nothing else owed, the case is closed that day.
+            self._at(when + timedelta(hours=3), partial(self._close_if_idle, result.case.pk))
+            return
+        # Beat sweeps every minute: the follow-up is marked missed just after its deadline.
+        self._at(result.follow_up.deadline + timedelta(minutes=1), self._sweep)
+        story = self._pick(FOLLOW_UP_STORIES)
+        for hours, method, outcome in self._calls(story):
+            occurred_at = data.responded_at + timedelta(hours=hours)
+            logged_at = occurred_at + timedelta(minutes=self.rng.randint(2, 20))
+            self._at(
+                logged_at,
+                partial(self._attempt, result.follow_up.id, occurred_at, method, outcome, data),
+            )
+
+    def _calls(self, story: str) -> list[Call]:
+        """The calls and visits of a story, in hours after the field response."""
+        rng = self.rng
+        phone, visit = ContactAttempt.Method.PHONE, ContactAttempt.Method.IN_PERSON
+        outcome = ContactAttempt.Outcome
+        if story == "reached":
+            return [(rng.uniform(1.5, 30), phone, outcome.REACHED)]
+        if story == "reached_after_retries":
+            missed = rng.choice([outcome.NO_ANSWER, outcome.LEFT_VOICEMAIL])
+            calls: list[Call] = [(rng.uniform(1, 10), phone, missed)]
+            if rng.random() < 0.4:
+                calls.append((calls[-1][0] + rng.uniform(5, 10), phone, outcome.LEFT_VOICEMAIL))
+            return [*calls, (rng.uniform(calls[-1][0] + 5, 46), phone, outcome.REACHED)]
+        if story == "reached_late":
+            late: Call = (rng.uniform(50, 80), phone, outcome.REACHED)
+            if rng.random() < 0.5:
+                return [late]  # the first call came after the 48 hours
+            return [(rng.uniform(3, 20), phone, outcome.NO_ANSWER), late]
+        if story == "never_reached":
+            # Three calls fail, then two visits; the last after the deadline.
+            return [
+                (rng.uniform(2, 6), phone, outcome.NO_ANSWER),
+                (rng.uniform(10, 18), phone, outcome.LEFT_VOICEMAIL),
+                (rng.uniform(22, 30), phone, outcome.NO_ANSWER),
+                (rng.uniform(32, 40), visit, outcome.NO_ANSWER),
+                (rng.uniform(54, 70), visit, outcome.NO_ANSWER),
+            ]
+        if story == "declined":
+            return [(rng.uniform(2, 30), phone, outcome.DECLINED)]
+        return []  # not attempted in time: the sweep marks it missed
+
+    def _attempt(
+        self,
+        follow_up_id: int,
+        occurred_at: datetime,
+        method: str,
+        outcome: str,
+        data: FieldResponseInput,
+        when: datetime,
+    ) -> None:
+        """A call or visit, logged on the task now on the list for this follow-up (a retry or
+        a visit that replaced it)."""
+        task = FollowUpTask.objects.select_related("case").get(pk=follow_up_id)
+        while task.next_task_id is not None:
+            task = FollowUpTask.objects.select_related("case").get(pk=task.next_task_id)
+        owed = task.status == FollowUpTask.Status.PENDING or (
+            task.status == FollowUpTask.Status.MISSED and task.resolved_at is None
+        )
+        pair = case_current_pair(task.case)
+        # A contact on a later encounter of the case may have answered for this one already,
+        # or the case closed.
+        if not owed or not self._workable(task.case) or pair is None:
+            return
+        reached = outcome in (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED)
+        attempt_record(
+            actor=self.rng.choice([pair.clinician, pair.peer]),
+            task=task,
+            method=method,
+            outcome=outcome,
+            occurred_at=occurred_at,
+            duration_minutes=self.rng.randint(5, 30) if reached else None,
+            notes=ATTEMPT_NOTES.get(outcome, ""),
+        )
+        self.attempts += 1
+        if outcome != ContactAttempt.Outcome.REACHED:
+            return
+        plan = self._pick(AFTER_CONTACT)
+        if plan != "ongoing":
+            made_at = when + timedelta(hours=self.rng.uniform(2, 20))
+            self._at(made_at, partial(self._refer, task.case_id, data.needs, plan, None))
+
+    def _refer(
+        self,
+        case_id: int,
+        needs: tuple[str, ...],
+        plan: str,
+        other_than: int | None,
+        when: datetime,
+    ) -> None:
+        case = Case.objects.get(pk=case_id)
+        pair = case_current_pair(case)
+        if not self._workable(case) or pair is None:
+            return
+        if Referral.objects.filter(case=case, status__in=Referral.OPEN_STATUSES).exists():
+            return  # one referral at a time in the demo
+        service = next(
+            (s for need in needs if (s := service_for(need, other_than=other_than)) is not None),
+            None,
+        )
+        if service is None:
+            return
+        referral = referral_create(
+            actor=pair.clinician,
+            case=case,
+            service=service,
+            reason=f"Demo: {service.get_category_display().lower()} support after the "
+            "field response.",
+            consent_method=self.rng.choice(["verbal", "written"]),
+            consent_obtained_at=when,
+        )
+        self.referrals += 1
+        answered_at = when + timedelta(hours=self.rng.uniform(1, 20))
+        if plan == "withdrawn":
+            self._at(answered_at, partial(self._withdraw, referral.pk))
+        elif plan == "declined":
+            self._at(answered_at, partial(self._decline, referral.pk, needs))
+        else:
+            self._at(answered_at, partial(self._provider, referral.pk, "accept"))
+
+    def _provider(self, referral_id: int, action: str, when: datetime) -> None:
+        """The provider accepts, then confirms the handoff a day or so later."""
+        referral = Referral.objects.select_related("case", "provider").get(pk=referral_id)
+        if action not in allowed_actions(referral, by="provider"):
+            return  # withdrawn meanwhile, or the case closed
+        if not self._workable(referral.case):
+            return
+        if action == "accept":
+            provider_answers(referral, "accept")
+            arrives = when + timedelta(hours=self.rng.uniform(18, 40))
+            self._at(arrives, partial(self._provider, referral_id, "confirm-handoff"))
+            return
+        provider_answers(referral, "confirm-handoff", occurred_at=when - timedelta(hours=1))
+        closes = when + timedelta(hours=self.rng.uniform(1, 6))
+        note = f"Demo: handoff to {referral.provider.name} confirmed."
+        self._at(
+            closes,
+            partial(self._close, referral.case_id, Case.Outcome.CONNECTED_TO_CARE, note),
+        )
+
+    def _decline(self, referral_id: int, needs: tuple[str, ...], when: datetime) -> None:
+        """The provider declines, with its reason; the pair refers to another provider."""
+        referral = Referral.objects.select_related("case", "provider").get(pk=referral_id)
+        if "decline" not in allowed_actions(referral, by="provider"):
+            return
+        if not self._workable(referral.case):
+            return
+        provider_answers(referral, "decline", reason_code=self.rng.choice(DECLINE_REASONS))
+        again = when + timedelta(hours=self.rng.uniform(1, 4))
+        self._at(
+            again, partial(self._refer, referral.case_id, needs, "handoff", referral.provider_id)
+        )
+
+    def _withdraw(self, referral_id: int, when: datetime) -> None:
+        """The neighbor changed their mind before the provider answered: staff cancel."""
+        referral = Referral.objects.select_related("case").get(pk=referral_id)
+        pair = case_current_pair(referral.case)
+        if not referral.is_open or not self._workable(referral.case) or pair is None:
+            return
+        referral_cancel(
+            actor=pair.clinician,
+            referral=referral,
+            reason=ReasonCode.NEIGHBOR_DECLINED,
+            note="Demo: the neighbor would rather wait.",
+        )
+
+    def _close(self, case_id: int, outcome: str, note: str, when: datetime) -> None:
+        case = Case.objects.get(pk=case_id)
+        pair = case_current_pair(case)
+        if not self._workable(case) or pair is None:
+            return
+        case_close(actor=pair.clinician, case=case, outcome=outcome, note=note)
+
+    def _close_if_idle(self, case_id: int, when: datetime) -> None:
+        owed = FollowUpTask.objects.filter(open_task_q(), case_id=case_id)
+        referred = Referral.objects.filter(case_id=case_id, status__in=Referral.OPEN_STATUSES)
+        if not owed.exists() and not referred.exists():
+            note = "Demo: no consent to a follow-up; the neighbor has the program's number."
+            self._close(case_id, Case.Outcome.OTHER, note, when)
+
+    def _workable(self, case: Case) -> bool:
+        return case.status == Case.Status.OPEN and case.pk not in self.held_cases
+
+    def _sweep(self, when: datetime) -> None:
+        sweeps.sweep_missed(actor=self.sweeper, now=when, batch=sweeps.BATCH)
