@@ -1,6 +1,6 @@
 """`make bench`: benchmarks, each measured against a baseline in the same run.
 
-    python -m bench.run                   # intake, task_list, sweep, memory
+    python -m bench.run                   # intake, task_list, sweep, memory, metrics
     python -m bench.run sweep memory      # some of them (their rows in the results are replaced)
     python -m bench.run --keep-db intake  # leave the heart_bench database for a look afterwards
 
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from .figures import Outcome
 
-BENCHMARKS = ("intake", "task_list", "sweep", "memory")
+BENCHMARKS = ("intake", "task_list", "sweep", "memory", "metrics")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -211,7 +211,18 @@ class Seeder:
     def truncate_notices(self) -> None:
         with self.conn.cursor() as cur:
             cur.execute("TRUNCATE navigation_notification, navigation_notice RESTART IDENTITY")
+            # The sweep marks each reminded task; forget that too, so the next run starts over.
+            cur.execute(
+                "UPDATE navigation_followuptask SET reminded_at = NULL "
+                "WHERE reminded_at IS NOT NULL"
+            )
         self.conn.commit()
+        self.conn.autocommit = True
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("VACUUM (ANALYZE) navigation_followuptask")
+        finally:
+            self.conn.autocommit = False
 
     def execute(self, statement: str, params: dict[str, object] | None = None) -> None:
         with self.conn.cursor() as cur:

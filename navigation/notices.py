@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.template import Context
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.utils import translation
+from django.utils import timezone, translation
 
 from heart_cases.models import Case
 from heart_cases.queueing import enqueue_on_commit
@@ -23,6 +24,8 @@ from heart_cases.queueing import enqueue_on_commit
 from .models import FollowUpTask, Notice, Notification
 
 SUPPORTED_LANGUAGES = ("en", "es")
+# Rows per INSERT statement.
+INSERT_BATCH = 1000
 
 
 def recipient_language(user: User) -> str:
@@ -35,14 +38,16 @@ def recipient_language(user: User) -> str:
 
 def render_notice(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
     """Templates `notices/<kind>.<language>.txt`: the first line is the title, the rest the
-    body. English where a language has no template."""
+    body. English where a language has no template. Plain text: nothing is HTML-escaped (a
+    neighbor named O'Brien is O'Brien in the app and in the email)."""
     for code in (language, "en"):
         try:
             template = get_template(f"notices/{kind}.{code}.txt")
         except TemplateDoesNotExist:
             continue
         with translation.override(code):
-            title, _, body = template.render(context).strip().partition("\n")
+            text = template.template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
+            title, _, body = text.strip().partition("\n")
         return title.strip()[:200], body.strip()
     raise TemplateDoesNotExist(f"notices/{kind}.en.txt")
 
@@ -79,7 +84,7 @@ def notice_send(
     except IntegrityError:
         return None
     item = NoticeItem(subject_key, list(recipients), context, case, task, link)
-    _notify([(notice, item)], kind=kind, email=email)
+    _notify([(notice.pk, item)], kind=kind, email=email)
     return notice
 
 
@@ -91,48 +96,113 @@ def notices_send_bulk(
     Returns how many notices were recorded."""
     if not items:
         return 0
-    Notice.objects.bulk_create(
-        [
-            Notice(
-                kind=kind,
-                subject_key=item.subject_key,
-                case=item.case,
-                task=item.task,
-                created_by=created_by,
-            )
-            for item in items
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
     by_key = {item.subject_key: item for item in items}
-    notices = Notice.objects.filter(
-        kind=kind, subject_key__in=list(by_key), notifications__isnull=True
-    )
-    pairs = [(notice, by_key[notice.subject_key]) for notice in notices]
+    now = timezone.now()
+    recorded: dict[str, int] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), INSERT_BATCH):
+        chunk = keys[start : start + INSERT_BATCH]
+        returned = _insert(
+            Notice,
+            {
+                "kind": [kind] * len(chunk),
+                "subject_key": chunk,
+                "case": [_pk(by_key[key].case) for key in chunk],
+                "task": [_pk(by_key[key].task) for key in chunk],
+                "created_at": [now] * len(chunk),
+                "created_by": [created_by] * len(chunk),
+            },
+            conflict=("kind", "subject_key"),
+            returning=("subject_key", "id"),
+        )
+        recorded.update(returned)
+    pairs = [(pk, by_key[key]) for key, pk in recorded.items()]
     _notify(pairs, kind=kind, email=email)
     return len(pairs)
 
 
-def _notify(pairs: list[tuple[Notice, NoticeItem]], *, kind: str, email: bool) -> None:
-    rows = []
-    for notice, item in pairs:
+def _pk(instance: Any) -> int | None:
+    return None if instance is None else instance.pk
+
+
+def _insert(
+    model: type[Any],
+    columns: dict[str, list[Any]],
+    *,
+    conflict: tuple[str, ...],
+    returning: tuple[str, str] | None = None,
+) -> dict[Any, Any]:
+    """INSERT … ON CONFLICT (conflict) DO NOTHING [RETURNING key, value] from values given
+    column by column; returns {key: value} for the rows this statement recorded, and only
+    those (a row already there, whoever wrote it, is not returned).
+
+    Sweeps record thousands of notices a minute: Django's bulk_create builds a model instance
+    per row and cannot say which rows a conflict skipped (finding out afterwards cost a query
+    that grew with the table). PostgreSQL and SQLite (3.35+) both support this statement."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in columns]
+    values = [
+        [field.get_db_prep_save(value, connection) for value in columns[field.name]]
+        for field in fields
+    ]
+    count = len(values[0])
+    if count == 0:
+        return {}
+    if connection.vendor == "postgresql":
+        # One array per column, as Django's own bulk_create does there.
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        # Names come from the model, values go as parameters.
+        source = f"SELECT * FROM UNNEST({arrays})"  # noqa: S608
+        params: list[Any] = values
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source = "VALUES " + ", ".join([row] * count)
+        params = [value for record in zip(*values, strict=True) for value in record]
+    targets = ", ".join(quote(model._meta.get_field(name).column) for name in conflict)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) {source} "
+        f"ON CONFLICT ({targets}) DO NOTHING"
+    )
+    if returning is not None:
+        sql += " RETURNING " + ", ".join(
+            quote(model._meta.get_field(name).column) for name in returning
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall()) if returning is not None else {}
+
+
+def _notify(pairs: list[tuple[int, NoticeItem]], *, kind: str, email: bool) -> None:
+    """One notification per recipient. A notice reads the same to everyone who shares a
+    language (the templates do not name their reader), so each is rendered once per language:
+    the two members of a pair usually share one, and rendering is most of a sweep's work."""
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in ("notice", "recipient", "language", "title", "body", "link", "email_pending")
+    }
+    for notice_id, item in pairs:
+        rendered: dict[str, tuple[str, str]] = {}
         for recipient in {r.pk: r for r in item.recipients}.values():
             language = recipient_language(recipient)
-            title, body = render_notice(kind, language, {**item.context, "recipient": recipient})
-            rows.append(
-                Notification(
-                    notice=notice,
-                    recipient=recipient,
-                    language=language,
-                    title=title,
-                    body=body,
-                    link=item.link,
-                    email_pending=email and bool(recipient.email),
-                )
-            )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    if any(row.email_pending for row in rows):
+            if language not in rendered:
+                rendered[language] = render_notice(kind, language, item.context)
+            title, body = rendered[language]
+            columns["notice"].append(notice_id)
+            columns["recipient"].append(recipient.pk)
+            columns["language"].append(language)
+            columns["title"].append(title)
+            columns["body"].append(body)
+            columns["link"].append(item.link)
+            columns["email_pending"].append(email and bool(recipient.email))
+    count = len(columns["notice"])
+    now = timezone.now()
+    for start in range(0, count, INSERT_BATCH):
+        chunk = {name: values[start : start + INSERT_BATCH] for name, values in columns.items()}
+        size = len(chunk["notice"])
+        chunk.update(created_at=[now] * size, read_at=[None] * size, emailed_at=[None] * size)
+        _insert(Notification, chunk, conflict=("notice", "recipient"))
+    if any(columns["email_pending"]):
         from .tasks import send_pending_emails
 
         enqueue_on_commit(send_pending_emails)

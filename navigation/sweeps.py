@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core import mail
@@ -20,7 +21,7 @@ from heart_cases.actors import stamp, system_actor
 from heart_cases.models import Case
 
 from . import hours, services
-from .models import FollowUpTask, Notice, Notification, PairAssignment
+from .models import FollowUpTask, Notice, Notification, Pair, PairAssignment
 from .notices import NoticeItem, notices_send_bulk
 from .selectors import supervisors
 
@@ -112,19 +113,36 @@ def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
 def sweep_reminders(*, now: datetime, batch: int) -> bool:
     """Remind the pair when a task's work-by is within 2 service hours (or already passed),
     once per task."""
-    reminded = Notice.objects.filter(task=OuterRef("pk"), kind=Notice.Kind.REMINDER)
-    tasks = list(
-        FollowUpTask.objects.select_for_update(skip_locked=True, of=("self",))
+    # Claim the ids alone, from the partial index of unreminded tasks in work-by order: the
+    # claim reads about one batch of index entries however many are due, and sorting and
+    # locking narrow rows is far cheaper than doing it over the join the notices need. A
+    # task another sweeper reminded meanwhile changed (reminded_at), so the lock re-checks it
+    # and skips it.
+    claimed = list(
+        FollowUpTask.objects.select_for_update(skip_locked=True)
         .filter(
             status=FollowUpTask.Status.PENDING,
             next_task__isnull=True,
             pair__isnull=False,
+            reminded_at__isnull=True,
             work_by__lte=now + REMIND_LOOKAHEAD,
         )
-        .filter(~Exists(reminded))
-        .select_related("case__neighbor", "pair__clinician__staff_profile")
-        .select_related("pair__peer__staff_profile")
-        .order_by("work_by", "id")[:batch]
+        .order_by("work_by", "id")
+        .values_list("id", flat=True)[:batch]
+    )
+    if not claimed:
+        return False
+    tasks = list(FollowUpTask.objects.filter(id__in=claimed).order_by("work_by", "id"))
+    # Cases (with their neighbors) and pairs (with both navigators) apart from the tasks: a
+    # batch names a few dozen pairs, each loaded once. Notices name the neighbor, and parsing
+    # each phone number would cost more than the rest of the load.
+    cases = (
+        Case.objects.select_related("neighbor")
+        .defer("neighbor__phone")
+        .in_bulk({task.case_id for task in tasks})
+    )
+    pairs = Pair.objects.select_related("clinician__staff_profile", "peer__staff_profile").in_bulk(
+        {task.pair_id for task in tasks}
     )
     service = hours.active_hours()
     due = [
@@ -138,9 +156,9 @@ def sweep_reminders(*, now: datetime, batch: int) -> bool:
         items=[
             NoticeItem(
                 subject_key=f"task:{task.pk}",
-                recipients=[task.pair.clinician, task.pair.peer],  # type: ignore[union-attr]
-                context={"task": task, "case": task.case, "neighbor": task.case.neighbor},
-                case=task.case,
+                recipients=[pairs[task.pair_id].clinician, pairs[task.pair_id].peer],
+                context=reminder_context(task, cases[task.case_id]),
+                case=cases[task.case_id],
                 task=task,
                 link="/tasks/",
             )
@@ -148,8 +166,22 @@ def sweep_reminders(*, now: datetime, batch: int) -> bool:
         ],
         created_by=SWEEP_NAME,
     )
-    # Tasks not yet due stay in the candidate set; only a batch of due ones means more.
-    return len(tasks) == batch and len(due) == len(tasks)
+    # Bookkeeping beside the notices (history leaves reminded_at out: the notice is the record).
+    FollowUpTask.objects.filter(id__in=[task.pk for task in due]).update(reminded_at=now)
+    # Tasks not yet due stay in the candidate set; only a full batch of due ones means more.
+    return len(claimed) == batch and len(due) == len(tasks)
+
+
+def reminder_context(task: FollowUpTask, case: Case) -> dict[str, Any]:
+    """What templates/notices/reminder.*.txt name, as plain values: a sweep renders one per
+    due task, and looking names up on model instances was a third of the render."""
+    return {
+        "work_by": task.work_by,
+        "deadline": task.deadline,
+        "kind_label": task.get_kind_display(),
+        "case_number": case.number,
+        "neighbor_name": case.neighbor.display_name,
+    }
 
 
 def send_pending_emails(*, batch: int, older_than: datetime | None = None) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.db import connection, connections
 from django.utils import timezone
@@ -100,6 +102,18 @@ def test_reminders_are_in_the_recipients_language(case_on_monday, make_staff):
     assert clinician_note.title.startswith("Follow-up due by Wed")
 
 
+def test_notices_are_plain_text_not_html(case_on_monday):
+    result, pair = case_on_monday
+    neighbor = result.case.neighbor
+    neighbor.first_name, neighbor.last_name = "Ana & Luis", "O'Brien <Jr>"
+    neighbor.save()
+    run_sweep(datetime(2026, 11, 24, 18, 30, tzinfo=NY))
+    note = Notification.objects.get(notice__kind="reminder", recipient=pair.clinician)
+    assert note.title == "Follow-up due by Wed Nov 25, 09:00: Ana & Luis O'Brien <Jr>"
+    assert f"for case {result.case.number} must be worked by Wed Nov 25, 09:00" in note.body
+    assert "(deadline Wed Nov 25, 09:00)" in note.body
+
+
 def test_the_sweep_assigns_cases_nobody_assigned(make_pair, open_case, expanded_hours):
     result = open_case()
     assert not PairAssignment.objects.filter(case=result.case).exists()
@@ -148,6 +162,57 @@ def test_two_sweeps_at_once_record_each_effect_once(make_pair, open_case, make_s
     assert FollowUpTask.objects.filter(status="missed").count() == 40
     assert Notice.objects.filter(kind="missed").count() == 40
     assert Notification.objects.filter(notice__kind="missed").count() == 40
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs SKIP LOCKED")
+def test_two_reminder_sweeps_at_once_remind_each_task_once(make_pair, open_case):
+    pairs = [make_pair(f"r{i}", capacity=100) for i in range(2)]
+    with time_machine.travel(MONDAY_10):
+        for _ in range(60):
+            result = open_case(responded_at=MONDAY_10 - timedelta(hours=1))
+            case_assign_auto(actor=system_actor("test"), case=result.case)
+    connections.close_all()
+    # Work-by is Wednesday 09:00 (the deadline, inside service hours under either schedule);
+    # just after it every task is due, whatever the active service hours.
+    later = datetime(2026, 11, 25, 9, 30, tzinfo=NY)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def sweep_until_done():
+        try:
+            barrier.wait(timeout=30)
+            while sweeps.sweep_reminders(now=later, batch=7):
+                pass
+        except BaseException as error:  # surfaced below: a thread's failure fails the test
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep_until_done) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    tasks = FollowUpTask.objects.filter(status="pending", pair__in=pairs)
+    assert tasks.count() == 60
+    assert Notice.objects.filter(kind="reminder").count() == 60
+    assert set(Notice.objects.filter(kind="reminder").values_list("task_id", flat=True)) == set(
+        tasks.values_list("id", flat=True)
+    )
+    # One per member of each pair, none doubled.
+    assert Notification.objects.filter(notice__kind="reminder").count() == 120
+
+
+def test_notice_templates_do_not_name_their_reader():
+    """notices._notify renders a notice once per language and gives that text to everyone who
+    reads it in that language: a template that names its reader would mislabel the others."""
+    folder = Path(settings.BASE_DIR) / "templates" / "notices"
+    templates = sorted(folder.glob("*.txt"))
+    assert templates
+    for template in templates:
+        assert "recipient" not in template.read_text(), template.name
 
 
 def test_queueing_a_follow_up_with_a_48_hour_countdown_fails_the_suite():
