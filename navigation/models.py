@@ -180,9 +180,16 @@ class Notice(models.Model):
 class Notification(models.Model):
     """A notice as one person receives it: in the app (badge and list) and by email."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="notifications")
+    # No index of their own: the unique (notice, recipient) and the (recipient, read_at) index
+    # serve every lookup by either, and a sweep writes two notifications per reminder.
+    notice = models.ForeignKey(
+        Notice, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     language = models.CharField(max_length=16, default="en")
     title = models.CharField(max_length=200)

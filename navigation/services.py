@@ -463,6 +463,24 @@ def _next_step(
     return next_task
 
 
+def task_settle(*, actor: User, task: FollowUpTask, reason: str) -> int:
+    """A task whose reason went away (the provider answered the referral it was about): it
+    and the later steps of its chain are done, if still owed. Returns how many were settled."""
+    now = timezone.now()
+    settled = 0
+    for item in FollowUpTask.objects.select_for_update().filter(
+        open_task_q(), pk__in=_chain_ids(task)
+    ):
+        if item.status == FollowUpTask.Status.PENDING:
+            item.status = FollowUpTask.Status.DONE
+            item.completed_at = now
+        else:
+            item.resolved_at = now
+        stamp(item, actor=actor, reason=reason).save()
+        settled += 1
+    return settled
+
+
 def _chain_ids(root: FollowUpTask) -> list[int]:
     ids = [root.pk]
     current = root

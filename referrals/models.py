@@ -270,6 +270,15 @@ class Referral(models.Model):
     chase_at = models.DateTimeField()
     expire_at = models.DateTimeField()
     chased_at = models.DateTimeField(null=True, blank=True)
+    # The "call the provider" task the chase put on the navigators' list: settled when the
+    # provider answers or the referral ends, so nobody calls about a referral already answered.
+    chase_task = models.ForeignKey(
+        "navigation.FollowUpTask",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

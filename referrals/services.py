@@ -30,7 +30,7 @@ from heart_cases.services import TransitionError
 from navigation.models import FollowUpTask, Notice
 from navigation.notices import notice_send
 from navigation.selectors import case_navigators
-from navigation.services import task_create
+from navigation.services import task_create, task_settle
 
 from . import conf
 from .models import Consent, Provider, ProviderEmail, ReasonCode, Referral, Service
@@ -328,6 +328,15 @@ def referral_transition(
     if note.strip():
         why += f": {note.strip()}"
     stamp(referral, actor=actor, reason=why).save()
+    if referral.chase_task_id is not None and (
+        referral.acknowledged_at is not None or referral.status not in OPEN
+    ):
+        # The provider answered (or the referral ended): no call about it is owed any more.
+        task_settle(
+            actor=actor,
+            task=referral.chase_task,  # type: ignore[arg-type]
+            reason=f"Referral #{referral.pk}: {why}",
+        )
     _after_transition(referral, step=step, actor=actor)
     return referral
 
@@ -415,15 +424,7 @@ def referrals_chase_due(*, actor: User, now: datetime, limit: int | None = None)
             .order_by("chase_at", "id")[: limit or conf.SWEEP_BATCH]
         )
         for referral in due:
-            referral.chased_at = now
-            referral.business_status = Referral.BusinessStatus.CHASED
-            days = conf.chase_after_business_days()
-            why = f"Not acknowledged in {days} business days: provider reminded"
-            stamp(referral, actor=actor, reason=why).save()
-            created_by = actor.get_username()
-            _tell_provider(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
-            _tell_navigators(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
-            task_create(
+            referral.chase_task = task_create(
                 actor=actor,
                 case=referral.case,
                 kind=FollowUpTask.Kind.REFERRAL_CHECK,
@@ -433,6 +434,14 @@ def referrals_chase_due(*, actor: User, now: datetime, limit: int | None = None)
                     "call the provider"
                 ),
             )
+            referral.chased_at = now
+            referral.business_status = Referral.BusinessStatus.CHASED
+            days = conf.chase_after_business_days()
+            why = f"Not acknowledged in {days} business days: provider reminded"
+            stamp(referral, actor=actor, reason=why).save()
+            created_by = actor.get_username()
+            _tell_provider(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
+            _tell_navigators(referral, kind=Notice.Kind.REFERRAL_CHASED, created_by=created_by)
     return len(due)
 
 

@@ -25,6 +25,23 @@ LONGEST_DELAY = timedelta(minutes=5)
 queued: list[tuple[str, tuple[Any, ...]]] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A transactional test must also ask for serialized_rollback: a plain one ends with a
+    flush, after which post_migrate re-creates the role groups under new ids, and the next
+    serialized_rollback test, restoring the groups saved at the start, collides with them."""
+    plain = []
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
+            "serialized_rollback"
+        ):
+            plain.append(item.nodeid)
+    if plain:
+        raise pytest.UsageError(
+            "Use django_db(transaction=True, serialized_rollback=True) in: " + ", ".join(plain)
+        )
+
+
 @pytest.fixture(autouse=True)
 def no_task_is_queued_with_a_long_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test: any apply_async with a countdown or ETA over 5 minutes fails it."""

@@ -12,7 +12,10 @@ from navigation.selectors import case_current_pair
 from referrals.models import Referral, Service
 from referrals.services import referral_create
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture(autouse=True)

@@ -152,7 +152,7 @@ def test_a_long_backlog_is_rebuilt_rather_than_replayed(history, monkeypatch):
     assert earlier == [date(2026, 10, 1)]  # the third response's second-before
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_refreshes_and_writes_at_once_end_where_a_rebuild_does(history):
     """Two readers refresh while intake writes (real threads, real commits): no fact is
     inserted twice, no change is lost."""

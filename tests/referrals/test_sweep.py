@@ -15,7 +15,7 @@ from django.db import connection
 from navigation.models import FollowUpTask, Notice
 from referrals import conf
 from referrals.models import ProviderEmail, Referral
-from referrals.services import referral_accept, referral_acknowledge
+from referrals.services import referral_accept, referral_acknowledge, referral_transition
 from referrals.tasks import sweep_referrals
 
 from .conftest import run_queued
@@ -118,10 +118,36 @@ def test_an_unanswered_referral_expires_once_after_five_business_days(city, made
     assert chase.history.earliest().history_change_reason.endswith("call the provider")
     assert refer_elsewhere.history.earliest().history_change_reason.endswith("refer elsewhere")
     assert refer_elsewhere.deadline == datetime(2026, 12, 10, 10, 1, tzinfo=NY)
+    # Nobody need call the provider about a referral that expired; referring elsewhere is owed.
+    assert chase.status == "done"
+    assert "expired" in chase.history.latest().history_change_reason.lower()
+    assert refer_elsewhere.status == "pending"
     assert sweep_at(2026, 12, 9, 10, 2)["expired"] == 0
     assert sweep_at(2026, 12, 14, 10, 2)["expired"] == 0
     assert Notice.objects.filter(kind="referral_expired").count() == 1
     assert FollowUpTask.objects.filter(case=city.case, kind="referral_check").count() == 2
+
+
+@pytest.mark.parametrize("answer", ["acknowledge", "accept"])
+def test_the_call_the_provider_check_is_settled_when_the_provider_answers(city, made, answer):
+    sweep_at(2026, 12, 4, 10, 1)
+    [check] = FollowUpTask.objects.filter(case=city.case, kind="referral_check")
+    made.refresh_from_db()
+    assert made.chase_task_id == check.pk
+    assert check.status == "pending"
+    with at(2026, 12, 4, 14, 0):
+        referral_transition(actor=city.casa_staff, referral=made, action=answer)
+    check.refresh_from_db()
+    assert check.status == "done"
+    assert check.completed_at == datetime(2026, 12, 4, 14, 0, tzinfo=NY)
+    settled = check.history.latest()
+    assert settled.history_user == city.casa_staff
+    assert settled.history_change_reason.startswith(f"Referral #{made.pk}: ")
+    # A later answer settles nothing twice.
+    later = "accept" if answer == "acknowledge" else "confirm-handoff"
+    with at(2026, 12, 4, 15, 0):
+        referral_transition(actor=city.casa_staff, referral=made, action=later)
+    assert check.history.count() == 2
 
 
 def test_an_answered_referral_never_expires(city, made):
@@ -191,7 +217,7 @@ def test_a_full_batch_makes_the_sweep_run_again(city, intake, queued, monkeypatc
     assert Referral.objects.filter(chased_at__isnull=False).count() == 3
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sweeps_at_once_chase_each_referral_once(city, intake):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")  # pragma: no cover
