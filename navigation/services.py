@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from heart_cases.actors import stamp
@@ -68,14 +68,36 @@ def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse
 
 def tasks_cancel_for_closed_case(*, actor: User, case: Case, reason: str) -> None:
     """Closing a case cancels what is still pending and resolves what was missed."""
+    _settle_open(
+        FollowUpTask.objects.filter(case=case),
+        actor=actor,
+        reason=reason,
+        pending_becomes=FollowUpTask.Status.CANCELLED,
+    )
+
+
+def _settle_open(
+    tasks: QuerySet[FollowUpTask],
+    *,
+    actor: User,
+    reason: str,
+    pending_becomes: str,
+    completed_at: datetime | None = None,
+) -> int:
+    """Of these tasks, the ones still owed: a pending one takes `pending_becomes` (done or
+    cancelled, completed at `completed_at` or now), a missed one is resolved now. Each change
+    is in the task's history. Returns how many changed."""
     now = timezone.now()
-    for task in FollowUpTask.objects.select_for_update().filter(open_task_q(), case=case):
+    settled = 0
+    for task in tasks.select_for_update().filter(open_task_q()):
         if task.status == FollowUpTask.Status.PENDING:
-            task.status = FollowUpTask.Status.CANCELLED
-            task.completed_at = now
+            task.status = pending_becomes
+            task.completed_at = completed_at or now
         else:
             task.resolved_at = now
         stamp(task, actor=actor, reason=reason).save()
+        settled += 1
+    return settled
 
 
 def open_task_q() -> Q:
@@ -392,17 +414,13 @@ def _complete_chain(*, actor: User, task: FollowUpTask, at: datetime, reason: st
     """A successful contact settles this task, every task before it in its chain, and every
     other follow-up of the case opened before the contact (one call answers for every
     encounter that preceded it)."""
-    now = timezone.now()
-    chain = FollowUpTask.objects.select_for_update().filter(
-        open_task_q(), case_id=task.case_id, created_at__lte=max(at, task.created_at)
+    _settle_open(
+        FollowUpTask.objects.filter(case_id=task.case_id, created_at__lte=max(at, task.created_at)),
+        actor=actor,
+        reason=f"Contact made ({reason})",
+        pending_becomes=FollowUpTask.Status.DONE,
+        completed_at=at,
     )
-    for item in chain:
-        if item.status == FollowUpTask.Status.PENDING:
-            item.status = FollowUpTask.Status.DONE
-            item.completed_at = at
-        else:
-            item.resolved_at = now
-        stamp(item, actor=actor, reason=f"Contact made ({reason})").save()
 
 
 def _next_step(
@@ -466,19 +484,12 @@ def _next_step(
 def task_settle(*, actor: User, task: FollowUpTask, reason: str) -> int:
     """A task whose reason went away (the provider answered the referral it was about): it
     and the later steps of its chain are done, if still owed. Returns how many were settled."""
-    now = timezone.now()
-    settled = 0
-    for item in FollowUpTask.objects.select_for_update().filter(
-        open_task_q(), pk__in=_chain_ids(task)
-    ):
-        if item.status == FollowUpTask.Status.PENDING:
-            item.status = FollowUpTask.Status.DONE
-            item.completed_at = now
-        else:
-            item.resolved_at = now
-        stamp(item, actor=actor, reason=reason).save()
-        settled += 1
-    return settled
+    return _settle_open(
+        FollowUpTask.objects.filter(pk__in=_chain_ids(task)),
+        actor=actor,
+        reason=reason,
+        pending_becomes=FollowUpTask.Status.DONE,
+    )
 
 
 def _chain_ids(root: FollowUpTask) -> list[int]:

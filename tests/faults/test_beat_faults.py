@@ -3,7 +3,6 @@ once, none twice. And 50 identical intakes at once still make one case."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from heart_cases.services import FieldResponseInput, NeighborInput, field_respon
 from navigation import sweeps
 from navigation.models import FollowUpTask, Notice, Notification
 from navigation.services import case_assign_auto
+from tests.concurrency import run_together
 from tests.heart_cases.test_intake_concurrency import (
     test_fifty_identical_posts_at_once_make_one_case as fifty_identical_posts_make_one_case,
 )
@@ -58,24 +58,13 @@ def test_beat_stopped_for_thirty_minutes_then_two_beats_escalate_each_follow_up_
     connections.close_all()
 
     restarted = MONDAY_10 + timedelta(minutes=31)
-    barrier = threading.Barrier(2)
 
     def beat():
-        try:
-            barrier.wait(timeout=30)
-            with time_machine.travel(restarted, tick=False):
-                for _ in range(3):
-                    sweeps.sweep_missed(
-                        actor=system_actor(sweeps.SWEEP_NAME), now=restarted, batch=11
-                    )
-        finally:
-            connections.close_all()
+        with time_machine.travel(restarted, tick=False):
+            for _ in range(3):
+                sweeps.sweep_missed(actor=system_actor(sweeps.SWEEP_NAME), now=restarted, batch=11)
 
-    threads = [threading.Thread(target=beat) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(beat)
     sweeps.sweep(now=restarted)  # whatever the batches left
     assert FollowUpTask.objects.filter(status="missed").count() == 60
     assert Notice.objects.filter(kind="missed").count() == 60

@@ -3,7 +3,6 @@ emails re-sent; two sweeps at once do nothing twice."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from heart_cases.actors import system_actor
 from navigation import sweeps
 from navigation.models import FollowUpTask, Notice, Notification, PairAssignment
 from navigation.services import case_assign_auto
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -144,21 +144,12 @@ def test_two_sweeps_at_once_record_each_effect_once(make_pair, open_case, make_s
             case_assign_auto(actor=system_actor("test"), case=result.case)
     connections.close_all()
     later = MONDAY_10 + timedelta(days=3)
-    barrier = threading.Barrier(2)
 
     def sweep_once():
-        try:
-            barrier.wait(timeout=30)
-            sweeps.sweep_missed(actor=system_actor("t"), now=later, batch=7)
-            sweeps.sweep_missed(actor=system_actor("t"), now=later, batch=500)
-        finally:
-            connections.close_all()
+        sweeps.sweep_missed(actor=system_actor("t"), now=later, batch=7)
+        sweeps.sweep_missed(actor=system_actor("t"), now=later, batch=500)
 
-    threads = [threading.Thread(target=sweep_once) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(sweep_once)
     assert FollowUpTask.objects.filter(status="missed").count() == 40
     assert Notice.objects.filter(kind="missed").count() == 40
     assert Notification.objects.filter(notice__kind="missed").count() == 40
@@ -176,25 +167,12 @@ def test_two_reminder_sweeps_at_once_remind_each_task_once(make_pair, open_case)
     # Work-by is Wednesday 09:00 (the deadline, inside service hours under either schedule);
     # just after it every task is due, whatever the active service hours.
     later = datetime(2026, 11, 25, 9, 30, tzinfo=NY)
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def sweep_until_done():
-        try:
-            barrier.wait(timeout=30)
-            while sweeps.sweep_reminders(now=later, batch=7):
-                pass
-        except BaseException as error:  # surfaced below: a thread's failure fails the test
-            errors.append(error)
-        finally:
-            connections.close_all()
+        while sweeps.sweep_reminders(now=later, batch=7):
+            pass
 
-    threads = [threading.Thread(target=sweep_until_done) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_together(sweep_until_done)
     tasks = FollowUpTask.objects.filter(status="pending", pair__in=pairs)
     assert tasks.count() == 60
     assert Notice.objects.filter(kind="reminder").count() == 60
