@@ -29,7 +29,7 @@ class FollowUpRef:
 
 class FollowUpScheduler(Protocol):
     def schedule(
-        self, *, actor: User, case: Case, field_response: FieldResponse
+        self, *, actor: User, case: Case, field_response: FieldResponse, new_case: bool = False
     ) -> FollowUpRef | None: ...
 
     def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None: ...

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.models import HistoricalRecords
+
+from .history import HistoricalRecords
 
 
 class Program(models.TextChoices):

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
 
 from .actors import stamp
@@ -131,11 +131,14 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
 
 
 def _field_response_by_key(data: FieldResponseInput) -> FieldResponse | None:
-    return (
-        FieldResponse.objects.select_related("case", "neighbor")
-        .filter(incident_number=data.incident_number, unit=data.unit)
-        .first()
-    )
+    """The field response already recorded under this (incident_number, unit), if any. Nearly
+    every post is new, so the lookup asks for the id alone and loads the rest on a replay."""
+    ids = FieldResponse.objects.filter(
+        incident_number=data.incident_number, unit=data.unit
+    ).values_list("id", flat=True)[:1]
+    for found in ids:
+        return FieldResponse.objects.select_related("case", "neighbor").get(pk=found)
+    return None
 
 
 def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
@@ -167,13 +170,19 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
     neighbor, matched, duplicates = neighbor_match_or_create(
         actor=actor, data=data.neighbor, reason=reason
     )
-    # Serialise intakes for one neighbor record, whichever key they matched it by.
-    Neighbor.objects.select_for_update().filter(pk=neighbor.pk).first()
-
-    case = Case.objects.filter(neighbor=neighbor, status=Case.Status.OPEN).first()
+    # A neighbor created just now has no cases, and no other transaction can see it yet.
+    case = (
+        Case.objects.filter(neighbor=neighbor, status=Case.Status.OPEN).first() if matched else None
+    )
     case_created = case is None
     if case is None:
-        case = case_open(actor=actor, neighbor=neighbor, opened_at=timezone.now(), reason=reason)
+        case = case_open(
+            actor=actor,
+            neighbor=neighbor,
+            opened_at=timezone.now(),
+            reason=reason,
+            first_of_neighbor=not matched,
+        )
 
     field_response = stamp(
         FieldResponse(
@@ -212,7 +221,7 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
             )
     elif registry.follow_up_scheduler is not None:
         follow_up = registry.follow_up_scheduler.schedule(
-            actor=actor, case=case, field_response=field_response
+            actor=actor, case=case, field_response=field_response, new_case=case_created
         )
     return IntakeResult(
         field_response=field_response,
@@ -246,9 +255,13 @@ def _lock_match_keys(data: NeighborInput) -> None:
     deadlocks. SQLite serialises writers already (transaction_mode IMMEDIATE)."""
     if connection.vendor != "postgresql":
         return
+    keys = _match_keys(data)
+    if not keys:
+        return
+    # One statement; PostgreSQL evaluates a select list left to right, so in key order.
+    locks = ", ".join(["pg_advisory_xact_lock(hashtextextended(%s, 0))"] * len(keys))
     with connection.cursor() as cursor:
-        for key in _match_keys(data):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        cursor.execute(f"SELECT {locks}", keys)
 
 
 def _root(neighbor: Neighbor) -> Neighbor:
@@ -256,46 +269,69 @@ def _root(neighbor: Neighbor) -> Neighbor:
     return neighbor.linked_to if neighbor.linked_to_id else neighbor  # type: ignore[return-value]
 
 
-def neighbor_match_or_create(
-    *, actor: User, data: NeighborInput, reason: str
-) -> tuple[Neighbor, bool, list[PossibleDuplicate]]:
-    """Find the neighbor by the same E.164 phone, or the same first name, last name and date
-    of birth; else create one and keep weaker likenesses as possible duplicates."""
-    by_phone = None
+def _match_ids(data: NeighborInput) -> tuple[int | None, int | None]:
+    """The neighbor (the root of a linked duplicate) with the same E.164 phone, and the one
+    with the same first name, last name and date of birth, as ids."""
+    queries: list[QuerySet[Any, Any]] = []
     if data.phone:
-        phone_row = (
-            NeighborPhone.objects.select_related("neighbor__linked_to")
-            .filter(number=data.phone)
+        queries.append(
+            NeighborPhone.objects.filter(number=data.phone)
             .order_by("neighbor_id")
-            .first()
+            .annotate(key=Value("phone"))
+            .values_list("key", "neighbor_id", "neighbor__linked_to_id")[:1]
         )
-        by_phone = _root(phone_row.neighbor) if phone_row else None
-    by_name = None
     if data.first_name and data.last_name and data.date_of_birth:
-        name_match = (
-            Neighbor.objects.select_related("linked_to")
-            .filter(
+        queries.append(
+            Neighbor.objects.filter(
                 first_name_key=name_key(data.first_name),
                 last_name_key=name_key(data.last_name),
                 date_of_birth=data.date_of_birth,
             )
             .order_by("id")
-            .first()
+            .annotate(key=Value("name"))
+            .values_list("key", "id", "linked_to_id")[:1]
         )
-        by_name = _root(name_match) if name_match else None
+    found = {key: linked_to or own for key, own, linked_to in _all_rows(queries)}
+    return found.get("phone"), found.get("name")
 
-    matched = by_phone or by_name
-    if matched is not None:
+
+def _all_rows(queries: list[QuerySet[Any, Any]]) -> list[Any]:
+    """The rows of several limited queries: one UNION ALL where the database can combine
+    limited, ordered queries (PostgreSQL), else one query each (SQLite)."""
+    if len(queries) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(queries[0].union(*queries[1:], all=True))
+    return [row for query in queries for row in query]
+
+
+def _lock_root(neighbor_id: int) -> Neighbor:
+    """Lock the neighbor row, serialising intakes for one record whichever key they matched it
+    by; if it was linked into another record meanwhile, lock and return that one."""
+    neighbor = Neighbor.objects.select_for_update().get(pk=neighbor_id)
+    if neighbor.linked_to_id:
+        neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.linked_to_id)
+    return neighbor
+
+
+def neighbor_match_or_create(
+    *, actor: User, data: NeighborInput, reason: str
+) -> tuple[Neighbor, bool, list[PossibleDuplicate]]:
+    """Find the neighbor by the same E.164 phone, or the same first name, last name and date
+    of birth, and lock its row; else create one and keep weaker likenesses as possible
+    duplicates."""
+    by_phone, by_name = _match_ids(data)
+    matched_id = by_phone or by_name
+    if matched_id is not None:
         duplicates = []
-        if by_phone and by_name and by_phone.pk != by_name.pk:
+        if by_phone and by_name and by_phone != by_name:
             duplicates.append(
                 _possible_duplicate(
                     actor=actor,
-                    a=by_phone,
-                    b=by_name,
+                    a=Neighbor(pk=by_phone),
+                    b=Neighbor(pk=by_name),
                     why="same phone as one record, same name and date of birth as the other",
                 )
             )
+        matched = _lock_root(matched_id)
         _neighbor_update_from_intake(actor=actor, neighbor=matched, data=data, reason=reason)
         return matched, True, [d for d in duplicates if d is not None]
 
@@ -382,20 +418,22 @@ def _record_likenesses(*, actor: User, neighbor: Neighbor) -> list[PossibleDupli
         )
     if neighbor.alias_key:
         likeness.append((Q(alias_key=neighbor.alias_key), "same alias"))
+    # Up to ten others per likeness.
+    queries = [
+        Neighbor.objects.filter(condition)
+        .exclude(pk=neighbor.pk)
+        .order_by("id")
+        .annotate(likeness=Value(index))
+        .values_list("likeness", "id")[:_LIKENESS_LIMIT]
+        for index, (condition, _why) in enumerate(likeness)
+    ]
     found: list[PossibleDuplicate] = []
-    for condition, why in likeness:
-        others = (
-            Neighbor.objects.filter(condition)
-            .exclude(pk=neighbor.pk)
-            .order_by("id")
-            .values_list("id", flat=True)[:_LIKENESS_LIMIT]
+    for index, other_id in sorted(_all_rows(queries)):
+        duplicate = _possible_duplicate(
+            actor=actor, a=neighbor, b=Neighbor(pk=other_id), why=likeness[index][1]
         )
-        for other_id in others:
-            duplicate = _possible_duplicate(
-                actor=actor, a=neighbor, b=Neighbor(pk=other_id), why=why
-            )
-            if duplicate is not None:
-                found.append(duplicate)
+        if duplicate is not None:
+            found.append(duplicate)
     return found
 
 
@@ -420,9 +458,20 @@ def case_number_next(opened_at: datetime) -> str:
     return f"HC-{year}-{counter.pk:06d}"
 
 
-def case_open(*, actor: User, neighbor: Neighbor, opened_at: datetime, reason: str) -> Case:
+def case_open(
+    *,
+    actor: User,
+    neighbor: Neighbor,
+    opened_at: datetime,
+    reason: str,
+    first_of_neighbor: bool = False,
+) -> Case:
+    """Open a case, linked to the neighbor's last closed one (none when the caller knows this
+    is the neighbor's first)."""
     previous = (
-        Case.objects.filter(neighbor=neighbor, status=Case.Status.CLOSED)
+        None
+        if first_of_neighbor
+        else Case.objects.filter(neighbor=neighbor, status=Case.Status.CLOSED)
         .order_by("-closed_at")
         .first()
     )

@@ -52,25 +52,25 @@ class Hours:
 
 
 def active_hours(program: str = "CN") -> Hours:
-    schedule = (
+    """The program's active schedule (one per program, by constraint), read in one query: the
+    schedule joined to its windows, or one row of nulls for a schedule without windows."""
+    rows = list(
         ServiceSchedule.objects.filter(program=program, active=True)
-        .prefetch_related("windows")
-        .first()
+        .order_by("windows__weekday", "windows__opens", "windows__closes")
+        .values_list(
+            "time_zone", "works_holidays", "windows__weekday", "windows__opens", "windows__closes"
+        )
     )
-    if schedule is None:
+    if not rows:
         # No schedule configured: treat every moment as working time rather than lose work.
         every_day = {day: [(time(0, 0), time(23, 59, 59, 999999))] for day in range(7)}
         return Hours(zone=ZoneInfo("America/New_York"), works_holidays=True, windows=every_day)
     windows: dict[int, list[tuple[time, time]]] = {}
-    for window in schedule.windows.all():
-        windows.setdefault(window.weekday, []).append((window.opens, window.closes))
-    for day_windows in windows.values():
-        day_windows.sort()
-    return Hours(
-        zone=ZoneInfo(schedule.time_zone),
-        works_holidays=schedule.works_holidays,
-        windows=windows,
-    )
+    for _zone, _holidays, weekday, opens, closes in rows:
+        if weekday is not None:
+            windows.setdefault(weekday, []).append((opens, closes))
+    zone, works_holidays = rows[0][0], rows[0][1]
+    return Hours(zone=ZoneInfo(zone), works_holidays=works_holidays, windows=windows)
 
 
 def work_by(deadline: datetime, hours: Hours) -> datetime:

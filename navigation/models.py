@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
+from heart_cases.history import HistoricalRecords
 from heart_cases.models import Case, FieldResponse
 
 

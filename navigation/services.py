@@ -30,10 +30,12 @@ def task_create(
     reason: str,
     field_response: FieldResponse | None = None,
     pair: Pair | None = None,
+    new_case: bool = False,
 ) -> FollowUpTask:
     """A task on the case's pair's list. Its work-by time is the last moment inside service
-    hours at or before its deadline; it goes to the case's current pair if there is one."""
-    if pair is None:
+    hours at or before its deadline; it goes to the case's current pair if there is one (a
+    case opened in this transaction has none yet)."""
+    if pair is None and not new_case:
         current = PairAssignment.objects.filter(case=case, ended_at__isnull=True).first()
         pair = current.pair if current else None
     task = stamp(
@@ -52,7 +54,9 @@ def task_create(
     return task
 
 
-def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse) -> FollowUpTask:
+def follow_up_schedule(
+    *, actor: User, case: Case, field_response: FieldResponse, new_case: bool = False
+) -> FollowUpTask:
     """The 48-hour follow-up for a field response: a row with its deadline, swept by beat
     (DESIGN.md: never a 48-hour Celery countdown). One per consented field response, so each
     encounter's clock is kept and counted."""
@@ -63,6 +67,7 @@ def follow_up_schedule(*, actor: User, case: Case, field_response: FieldResponse
         deadline=follow_up_deadline(field_response.responded_at),
         field_response=field_response,
         reason=f"48-hour follow-up for {field_response}",
+        new_case=new_case,
     )
 
 
@@ -111,9 +116,11 @@ class FollowUpScheduler:
     """Registered with heart_cases.hooks so intake can create follow-ups without importing us."""
 
     def schedule(
-        self, *, actor: User, case: Case, field_response: FieldResponse
+        self, *, actor: User, case: Case, field_response: FieldResponse, new_case: bool = False
     ) -> FollowUpRef | None:
-        task = follow_up_schedule(actor=actor, case=case, field_response=field_response)
+        task = follow_up_schedule(
+            actor=actor, case=case, field_response=field_response, new_case=new_case
+        )
         if task.pair_id is None:
             from .tasks import assign_case
 

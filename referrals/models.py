@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from heart_cases.history import HistoricalRecords
 from heart_cases.models import Case, Need, Neighbor
 
 

@@ -90,3 +90,39 @@ def test_the_schedule_is_switched_by_a_command_not_code():
     assert hours.work_by(at(2026, 11, 22, 20, 0), hours.active_hours()) == at(2026, 11, 22, 19, 0)
     history = ServiceSchedule.history.filter(name__startswith="Expanded").latest("history_id")
     assert history.history_user.username == "system:command.service_hours"
+
+
+def test_the_active_schedule_is_read_whole_in_one_query(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        pilot = hours.active_hours()
+    assert str(pilot.zone) == "America/New_York"
+    assert pilot.works_holidays is False
+    assert sorted(pilot.windows) == [0, 1, 2, 3, 4]
+    assert [(o.hour, c.hour) for o, c in pilot.windows[0]] == [(9, 19)]
+
+
+def test_a_schedule_with_a_split_day_keeps_its_windows_in_order():
+    from datetime import time
+
+    schedule = ServiceSchedule.objects.get(active=True)
+    schedule.windows.filter(weekday=0).delete()
+    schedule.windows.create(weekday=0, opens=time(14, 0), closes=time(19, 0))
+    schedule.windows.create(weekday=0, opens=time(9, 0), closes=time(12, 0))
+    monday = hours.active_hours().windows[0]
+    assert monday == [(time(9, 0), time(12, 0)), (time(14, 0), time(19, 0))]
+    # Monday 13:00 is between the windows: work by the morning's close.
+    assert hours.work_by(at(2026, 11, 23, 13, 0), hours.active_hours()) == at(2026, 11, 23, 12, 0)
+
+
+def test_an_active_schedule_without_windows_never_works_and_no_schedule_always_does():
+    schedule = ServiceSchedule.objects.get(active=True)
+    schedule.windows.all().delete()
+    closed = hours.active_hours()
+    assert closed.windows == {}
+    deadline = at(2026, 11, 23, 13, 0)
+    assert hours.work_by(deadline, closed) == deadline
+    assert hours.next_window_start(deadline, closed) == deadline
+    ServiceSchedule.objects.update(active=False)
+    always = hours.active_hours()
+    assert set(always.windows) == set(range(7))
+    assert hours.work_by(deadline, always) == deadline
