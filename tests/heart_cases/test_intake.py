@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from heart_cases.models import Case, FieldResponse, Neighbor, NeighborPhone, PossibleDuplicate
 from navigation.models import FollowUpTask
@@ -288,11 +289,13 @@ MATCHED_NEIGHBOR_QUERY_BUDGET = 18
 
 def test_intake_stays_within_its_query_budget(responder, body, django_assert_max_num_queries):
     _, client = responder
-    with django_assert_max_num_queries(NEW_NEIGHBOR_QUERY_BUDGET):
+    # On SQLite (make run) each UNION is two queries and there are no advisory locks.
+    extra = 0 if connection.vendor == "postgresql" else 1
+    with django_assert_max_num_queries(NEW_NEIGHBOR_QUERY_BUDGET + extra):
         response = post(client, body())
     assert response.status_code == 201
     assert response.json()["neighbor"]["matched"] is False
-    with django_assert_max_num_queries(MATCHED_NEIGHBOR_QUERY_BUDGET):
+    with django_assert_max_num_queries(MATCHED_NEIGHBOR_QUERY_BUDGET + extra):
         response = post(client, body(incident_number="D3"))
     assert response.status_code == 201
     assert response.json()["neighbor"]["matched"] is True
