@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -94,12 +95,24 @@ def ensure_redis(env: dict[str, str], children: list[subprocess.Popen[bytes]]) -
     print(f"Redis: started a private redis-server at {url}")
 
 
-def main() -> None:
-    env = os.environ.copy()
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the processes `make run` starts. The web server, the worker and beat
+    all need HEART_BASE_URL: the worker writes the signed links into the providers' emails, so
+    unless it is set, it names the address and port this runserver serves."""
+    env = dict(environ)
     env.setdefault("DJANGO_DEBUG", "true")
     env.setdefault("DJANGO_SETTINGS_MODULE", "heart_cases.settings")
-    host = env.get("HEART_HOST", "127.0.0.1")
-    port = env.get("HEART_PORT", "8000")
+    env.setdefault("HEART_HOST", "127.0.0.1")
+    env.setdefault("HEART_PORT", "8000")
+    if not env.get("HEART_BASE_URL"):
+        env["HEART_BASE_URL"] = f"http://{env['HEART_HOST']}:{env['HEART_PORT']}"
+    return env
+
+
+def main() -> None:
+    env = child_environment(os.environ)
+    host = env["HEART_HOST"]
+    port = env["HEART_PORT"]
     python = sys.executable
     bin_dir = Path(python).parent
     VAR.mkdir(exist_ok=True)

@@ -100,10 +100,10 @@ def _run_action(
         for field, problems in exc.errors.items():
             messages.error(request, f"{field}: {' '.join(problems)}")
         return False
+    # Marking it viewed leaves the status as it was ("requested"): say what changed.
+    status = _("viewed") if action == "acknowledge" else referral.get_status_display().lower()
     messages.success(
-        request,
-        _("Referral #%(id)s: %(status)s.")
-        % {"id": referral.pk, "status": referral.get_status_display().lower()},
+        request, _("Referral #%(id)s: %(status)s.") % {"id": referral.pk, "status": status}
     )
     return True
 
@@ -209,7 +209,10 @@ def provider_referral_action(request: HttpRequest, referral_id: int, action: str
 
 def _link_headers(response: HttpResponse) -> HttpResponse:
     # The token is a credential: keep it out of Referer headers, caches and search engines.
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": both send no Referer to another site, but under
+    # "no-referrer" Chromium sends `Origin: null` on the page's own form posts, and Django's
+    # CSRF check rightly refuses them.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -218,7 +221,12 @@ def _link_headers(response: HttpResponse) -> HttpResponse:
 def _link_refused(request: HttpRequest, refusal: links.LinkRefused) -> HttpResponse:
     status = 410 if (refusal.expired or refusal.ended) else 404
     return _link_headers(
-        render(request, "referrals/link_refused.html", {"message": str(refusal)}, status=status)
+        render(
+            request,
+            "referrals/link_refused.html",
+            {"message": str(refusal), "ended": refusal.ended},
+            status=status,
+        )
     )
 
 
