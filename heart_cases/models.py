@@ -301,7 +301,8 @@ class StaffProfile(models.Model):
 
 class AccessLog(models.Model):
     """Append-only: who read which neighbor's data, when, from where. PostgreSQL refuses
-    UPDATE and DELETE on this table (migration 0002)."""
+    UPDATE and DELETE on this table (migration 0002) and TRUNCATE (0003); the runtime role
+    may only read and append (`manage.py db_runtime_role`)."""
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"

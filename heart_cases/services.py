@@ -562,3 +562,32 @@ def access_log_write(
         request_id=request_id[:64],
         path=path[:300],
     )
+
+
+def access_log_write_by_case(
+    *,
+    user: User | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    ids_by_case: dict[int | None, list[int]],
+    client_address: str | None = None,
+    request_id: str = "",
+    path: str = "",
+) -> list[AccessLog]:
+    """One entry per case a page showed (the objects of that case it showed), in one INSERT:
+    reviewing a case's access log then finds the list pages that showed it too. The key None
+    holds objects of no case. AccessLog keeps no history, so bulk_create is its whole write."""
+    return AccessLog.objects.bulk_create(
+        AccessLog(
+            user=user if isinstance(user, User) else None,
+            action=action,
+            object_type=object_type,
+            object_ids=ids,
+            case_id=case_id,
+            client_address=client_address,
+            request_id=request_id[:64],
+            path=path[:300],
+        )
+        for case_id, ids in ids_by_case.items()
+        if ids
+    )

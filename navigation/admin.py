@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from heart_cases.admin_access import AccessLoggedAdmin
+
 from .models import (
     ContactAttempt,
     FollowUpTask,
@@ -56,24 +58,24 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FollowUpTask)
-class FollowUpTaskAdmin(ReadOnlyAdmin):
+class FollowUpTaskAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "case", "kind", "status", "work_by", "deadline", "pair")
     list_filter = ("status", "kind")
 
 
 @admin.register(ContactAttempt)
-class ContactAttemptAdmin(ReadOnlyAdmin):
+class ContactAttemptAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "case", "method", "outcome", "occurred_at", "made_by")
     list_filter = ("method", "outcome")
 
 
 @admin.register(PairAssignment)
-class PairAssignmentAdmin(ReadOnlyAdmin):
+class PairAssignmentAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "case", "pair", "assigned_at", "ended_at")
     list_filter = ()
 
 
 @admin.register(Notice)
-class NoticeAdmin(ReadOnlyAdmin):
+class NoticeAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "kind", "subject_key", "created_at", "created_by")
     list_filter = ("kind",)

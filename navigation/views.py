@@ -129,7 +129,27 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])
         return redirect("notifications")
-    rows = list(Notification.objects.filter(recipient=user).order_by("-created_at", "-id")[:100])
+    rows = list(
+        Notification.objects.filter(recipient=user)
+        .select_related("notice__task")
+        .order_by("-created_at", "-id")[:100]
+    )
+    # Notifications name the neighbor of their case: one access-log entry per case shown.
+    shown: dict[int | None, list[int]] = {}
+    for row in rows:
+        notice = row.notice
+        case_id = notice.case_id or (notice.task.case_id if notice.task else None)
+        if case_id is not None:
+            shown.setdefault(case_id, []).append(row.pk)
+    case_services.access_log_write_by_case(
+        user=user,
+        action="list",
+        object_type="notification",
+        ids_by_case=shown,
+        client_address=client_address(request),
+        request_id=getattr(request, "request_id", ""),
+        path=request.path,
+    )
     return render(request, "navigation/notifications.html", {"notifications": rows})
 
 

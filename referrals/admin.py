@@ -1,6 +1,6 @@
 """The directory is configuration: administrators keep it in the Django admin (history records
 who changed what). Referrals and consent change only through the referral services, so the
-admin shows them read-only."""
+admin shows them read-only, and writes the access log for each read of them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
+
+from heart_cases.admin_access import AccessLoggedAdmin
 
 from .models import (
     Consent,
@@ -75,13 +77,13 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyAdmin):
+class ReferralAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "case", "provider", "service", "status", "requested_at")
     list_filter = ("status",)
     list_select_related = ("case", "provider", "service")
 
 
 @admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdmin):
+class ConsentAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ("id", "case", "provider", "method", "obtained_at", "withdrawn_at")
     list_select_related = ("case", "provider")
