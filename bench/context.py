@@ -73,6 +73,7 @@ def open_bench() -> Bench:
         "DJANGO_DEBUG",
         "DJANGO_ALLOWED_HOSTS",
         "DJANGO_SECURE_COOKIES",
+        "DJANGO_SECURE_SSL_REDIRECT",
         "HEART_BENCH_ENDPOINTS",
         "HEART_LOG_LEVEL",
         "HEART_API_RATE",

@@ -173,6 +173,8 @@ def process_env(*, database_url: str, redis_url: str, **extra: str) -> dict[str,
         "DJANGO_DEBUG": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DJANGO_SECURE_COOKIES": "false",
+        # The benchmark servers speak plain HTTP on loopback.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
         "HEART_BENCH_ENDPOINTS": "true",
         "HEART_LOG_LEVEL": "WARNING",
         # The per-token API throttle (1200/min by default) would answer most of the load

@@ -34,7 +34,6 @@ from .models import ELIGIBLE_CALL_TYPES, Case, CaseNumber, Disposition, Need, Pr
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # A clock on a tablet may run a little ahead; an encounter further in the future is a mistake.
-_FUTURE_SLACK = dt.timedelta(minutes=15)
 
 
 def log_access(
@@ -119,11 +118,6 @@ class FieldResponseInput(serializers.Serializer):
     narrative = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
     )
-
-    def validate_responded_at(self, value: dt.datetime) -> dt.datetime:
-        if value > timezone.now() + _FUTURE_SLACK:
-            raise serializers.ValidationError("The response time is in the future.")
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
@@ -348,8 +342,12 @@ class PairOutput(serializers.Serializer):
 
 class ResponseLocationOutput(serializers.Serializer):
     address = serializers.CharField()
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, allow_null=True, coerce_to_string=False
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, allow_null=True, coerce_to_string=False
+    )
 
 
 class FieldResponseOutput(serializers.Serializer):

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import clock
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +69,43 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def _bad_cursor() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"cursor": ["Not a cursor this API gave out; follow `next` or `previous`."]}
+    )
+
+
 class Pagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering: str | tuple[str, ...] = "-id"
 
+    _model: Any = None
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        # The cursor's position is compared with the first ordering field: remember whose
+        # field that is, so that a forged position is refused before it reaches a query.
+        self._model = getattr(queryset, "model", None)
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as exc:
-            raise exceptions.ValidationError(
-                {"cursor": ["Not a cursor this API gave out; follow `next` or `previous`."]}
-            ) from exc
+            raise _bad_cursor() from exc
+        if cursor is not None and cursor.position is not None and self._model is not None:
+            order = self.ordering[0] if isinstance(self.ordering, list | tuple) else self.ordering
+            field = self._model._meta.get_field(order.lstrip("-"))
+            if "\x00" in str(cursor.position):
+                raise _bad_cursor()
+            try:
+                value = field.to_python(cursor.position)
+                field.run_validators(value)  # an integer's range on this database
+                field.get_prep_value(value)
+            except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+                raise _bad_cursor() from exc
+        return cursor
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -106,7 +133,9 @@ def require_perms(*perms: str) -> type[BasePermission]:
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset; a time without one is refused rather than guessed."""
+    """ISO 8601 with an offset; a time without one is refused rather than guessed. The time of
+    something that happened, so it lies between HEART_EARLIEST_RECORD and the server's clock
+    plus HEART_CLOCK_SKEW_MINUTES (heart_cases.clock)."""
 
     default_error_messages = {
         "naive": "Give the time with its UTC offset, e.g. 2026-11-20T14:05:00-05:00.",
@@ -116,6 +145,10 @@ class AwareDateTimeField(serializers.DateTimeField):
         result = super().to_internal_value(value)
         if isinstance(value, str) and result is not None and _is_naive_text(value):
             self.fail("naive")
+        if result is not None:
+            problem = clock.time_out_of_range(result)
+            if problem:
+                raise serializers.ValidationError(problem, code="out_of_range")
         return result
 
 

@@ -74,3 +74,19 @@ class DatabaseUnavailableMiddleware:
                 headers={"Retry-After": "5"},
             )
         return None
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz before anything reads the Host header or redirects to HTTPS: a health
+    check on loopback or from a load balancer speaks plain HTTP to the address it knows
+    (Host: 127.0.0.1), not to the public name in ALLOWED_HOSTS. Its answer names no host."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+            from .health import healthz
+
+            return healthz(request)
+        return self.get_response(request)

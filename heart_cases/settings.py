@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +36,14 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def env_date(name: str, default: str) -> date:
+    value = env_str(name, default) or default
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a date like 2022-06-01, not {value!r}") from exc
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -82,6 +90,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "heart_cases.middleware.RequestIdMiddleware",
+    # Before anything validates the Host or redirects to HTTPS (see the class).
+    "heart_cases.middleware.HealthCheckMiddleware",
     "heart_cases.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -234,7 +244,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["heart_cases.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "heart_cases.api_common.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "heart_cases.api_common.exception_handler",
@@ -280,6 +290,11 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 
+# Times of things that happened (API.md): none before the programs began, none further ahead of
+# the server's clock than a device's clock may drift.
+HEART_EARLIEST_RECORD = env_date("HEART_EARLIEST_RECORD", "2022-06-01")
+HEART_CLOCK_SKEW_MINUTES = env_int("HEART_CLOCK_SKEW_MINUTES", 5)
+
 # The care-navigation follow-up clock (DESIGN.md): encounter time plus this many hours.
 HEART_FOLLOW_UP_HOURS = env_int("HEART_FOLLOW_UP_HOURS", 48)
 # Holidays for business days and service hours (the `holidays` package's codes).
@@ -313,9 +328,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
-# Production terminates TLS in front of the app; it sets DJANGO_SECURE_SSL_REDIRECT=true (or
-# redirects at the proxy) and, behind a proxy, HEART_TRUSTED_PROXY_COUNT.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Production redirects plain HTTP to HTTPS unless told otherwise (DJANGO_SECURE_SSL_REDIRECT=false
+# where the proxy redirects, or for a plain-HTTP test server). Behind a proxy that terminates TLS,
+# HEART_TRUSTED_PROXY_COUNT lets the app see that the request came in over HTTPS.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# A health check on loopback speaks plain HTTP and does not follow redirects.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
@@ -339,14 +357,19 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Five failed logins from one client address lock it out for 30 minutes (django-axes).
+# Five failed logins for one username from one client address lock that username out from that
+# address for 30 minutes (django-axes). By username and address together: five mistyped
+# usernames behind an office NAT or a van's hotspot must not lock out everyone there.
 AXES_FAILURE_LIMIT = env_int("HEART_LOGIN_FAILURE_LIMIT", 5)
-AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("HEART_LOGIN_LOCKOUT_MINUTES", 30))
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "heart_cases.middleware.client_address"
 AXES_LOCKOUT_TEMPLATE = "heart_cases/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The lockout page, with Retry-After: the seconds until the cool-off ends.
+AXES_LOCKOUT_CALLABLE = "heart_cases.lockout.login_locked_out"
 
 TESTING = "pytest" in sys.modules
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from knox.models import AuthToken
 
-from .actors import stamp
+from .actors import stamp, system_actor
 from .hooks import registry
 from .models import StaffProfile
 from .roles import Role, ensure_role_groups
@@ -25,6 +25,7 @@ class StaffResult:
     user: User
     created: bool
     token: str
+    revoked_tokens: int = 0
 
 
 @transaction.atomic
@@ -39,8 +40,15 @@ def staff_create_or_update(
     first_name: str = "",
     last_name: str = "",
     email: str = "",
+    revoke_tokens: bool = False,
+    actor: User | None = None,
 ) -> StaffResult:
-    """Create or update a staff member with exactly one role, and issue a fresh API token."""
+    """Create or update a staff member with exactly one role, and issue a fresh API token.
+
+    `revoke_tokens` first deletes every earlier token of the account (a lost device, a leaked
+    CAD token). History names `actor`, by default a system actor: never the account itself,
+    which did not change itself.
+    """
     if role not in Role.values:
         raise StaffError(f"Unknown role {role!r}; one of: {' '.join(Role.values)}.")
     if role == Role.PROVIDER and not provider_slug:
@@ -49,6 +57,8 @@ def staff_create_or_update(
         raise StaffError("--provider is only for the provider role.")
     if not Group.objects.filter(name=role).exists():
         ensure_role_groups()
+    if actor is None:
+        actor = system_actor("heart_cases.staff_create_or_update")
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username)
     if first_name:
@@ -69,11 +79,12 @@ def staff_create_or_update(
     profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(user=user)
     profile.languages = languages or ["en"]
     profile.is_service_account = service_account
-    stamp(profile, actor=user, reason=f"Staff account: {role}").save()
+    stamp(profile, actor=actor, reason=f"Staff account: {role}").save()
     if provider_slug:
         if registry.provider_binder is None:
             raise StaffError("Provider staff need the referrals app.")
         registry.provider_binder(user, provider_slug)
+    revoked = AuthToken.objects.filter(user=user).delete()[0] if revoke_tokens else 0
     ttl = settings.HEART_SERVICE_TOKEN_TTL if service_account else settings.HEART_TOKEN_TTL
     _, token = AuthToken.objects.create(user=user, expiry=ttl)
-    return StaffResult(user=user, created=created, token=token)
+    return StaffResult(user=user, created=created, token=token, revoked_tokens=revoked)

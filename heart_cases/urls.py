@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, health, views
+from . import api, auth_api, errors, health, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("field-responses/", api.FieldResponseCreateApi.as_view(), name="field-responses"),
@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/history/", api.CaseHistoryApi.as_view(), name="case-history"),
     path("cases/<int:case_id>/close/", api.CaseCloseApi.as_view(), name="case-close"),
     path("access-log/", api.AccessLogApi.as_view(), name="access-log"),
+    path("auth/logout/", auth_api.LogoutApi.as_view(), name="auth-logout"),
     path("", include("navigation.api_urls")),
     path("", include("referrals.api_urls")),
     path("", include("metrics.api_urls")),
@@ -41,4 +42,9 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Last: under /api/ even a path that matches nothing answers JSON.
+    re_path(r"^api/", errors.api_not_found),
 ]
+
+handler404 = errors.not_found
+handler500 = errors.server_error

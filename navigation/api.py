@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -30,8 +28,6 @@ from heart_cases.services import TransitionError
 
 from . import selectors, services
 from .models import ContactAttempt, FollowUpTask, Pair
-
-_FUTURE_SLACK = dt.timedelta(minutes=15)
 
 
 class TaskPagination(Pagination):
@@ -94,11 +90,6 @@ class AttemptInput(serializers.Serializer):
         min_value=0, max_value=600, required=False, allow_null=True
     )
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-
-    def validate_occurred_at(self, value: dt.datetime) -> dt.datetime:
-        if value > timezone.now() + _FUTURE_SLACK:
-            raise serializers.ValidationError("The attempt cannot be in the future.")
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         phone_only = {ContactAttempt.Outcome.LEFT_VOICEMAIL, ContactAttempt.Outcome.WRONG_NUMBER}

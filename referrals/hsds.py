@@ -265,9 +265,11 @@ class _Package:
     def _files(self) -> dict[str, Path]:
         """Resource name -> CSV file, from datapackage.json where it can be read, else the
         standard HSDS file names."""
-        files = {p.stem: p for p in sorted(self.path.glob("*.csv"))}
+        files = {p.stem: p for p in sorted(self.path.glob("*.csv")) if self._inside(p)}
         descriptor = self.path / "datapackage.json"
         try:
+            if descriptor.is_symlink():
+                raise OSError("a link")
             text = descriptor.read_text(encoding="utf-8")
         except OSError:
             self.report.problems.append(
@@ -293,9 +295,20 @@ class _Package:
             )
             return files
         for name, file in listed.items():
-            if file.resolve().parent == self.path.resolve() and file.is_file():
+            if self._inside(file):
                 files[name] = file
         return files
+
+    def _inside(self, file: Path) -> bool:
+        """Whether `file` is a plain file of the package itself. A link, or a path that leads
+        out of the folder, is refused and reported: an import reads the package and nothing
+        else on the machine (a `locations.csv` linked to /etc/passwd was read once)."""
+        if file.is_symlink() or file.resolve().parent != self.path.resolve():
+            problem = Problem(file.name, 0, "a link or a path outside the package folder; not read")
+            if problem not in self.report.problems:
+                self.report.problems.append(problem)
+            return False
+        return file.is_file()
 
     def rows(self, name: str) -> list[tuple[int, Row]]:
         file = self.files.get(name)

@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from heart_cases import clock
 from heart_cases.actors import stamp, system_actor
 from heart_cases.calendar import add_business_days
 from heart_cases.models import Case
@@ -116,7 +117,8 @@ def provider_link_actor(provider: Provider) -> User:
 
 # --- creating ------------------------------------------------------------------------------
 
-# A clock on a tablet may run a little ahead; consent further in the future is a mistake.
+# Clocks on two devices may disagree a little: a handoff dated slightly before its referral
+# is taken as simultaneous.
 _FUTURE_SLACK = timedelta(minutes=15)
 
 
@@ -149,8 +151,9 @@ def referral_create(
         errors.setdefault("service", []).append(f"{service.name} is not accepting referrals.")
     if consent_method not in Consent.Method.values:
         errors["consent"] = [f"Say how consent was given: {' or '.join(Consent.Method.values)}."]
-    if consent_obtained_at > timezone.now() + _FUTURE_SLACK:
-        errors.setdefault("consent", []).append("Consent cannot be obtained in the future.")
+    consent_time_problem = clock.time_out_of_range(consent_obtained_at)
+    if consent_time_problem:
+        errors.setdefault("consent", []).append(f"Consent time: {consent_time_problem}")
     if not reason.strip():
         errors["reason"] = ["Say what the neighbor needs from the provider."]
     if errors:
@@ -292,8 +295,9 @@ def referral_transition(
     elif reason_code not in ReasonCode.values:
         raise ReferralInvalid({"reason": [f"One of: {' '.join(ReasonCode.values)}."]})
     now = timezone.now()
-    if occurred_at is not None and occurred_at > now + _FUTURE_SLACK:
-        raise ReferralInvalid({"occurred_at": ["The handoff cannot be in the future."]})
+    handoff_time_problem = clock.time_out_of_range(occurred_at, now=now) if occurred_at else None
+    if handoff_time_problem:
+        raise ReferralInvalid({"occurred_at": [handoff_time_problem]})
     if occurred_at is not None and occurred_at < referral.requested_at - _FUTURE_SLACK:
         raise ReferralInvalid(
             {"occurred_at": ["The handoff cannot be before the referral was made."]}

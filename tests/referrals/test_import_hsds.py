@@ -206,3 +206,33 @@ def test_large_packages_show_a_progress_bar(roles, tmp_path, monkeypatch):
 )
 def test_services_map_to_a_need_where_the_data_says_enough(service, need):
     assert category_for(**service) == need
+
+
+def test_a_csv_that_links_or_points_out_of_the_package_is_not_read(roles, tmp_path):
+    package = tmp_path / "package"
+    package.mkdir()
+    write(package, "organizations", ["id", "name"], [["org-1", "Shelter Partners"]])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write(outside, "secret", ["id", "organization_id", "name"], [["loc-1", "org-1", "SECRET"]])
+    (package / "locations.csv").symlink_to(outside / "secret.csv")
+    (package / "datapackage.json").write_text(
+        '{"resources": [{"name": "organizations", "path": "organizations.csv"},'
+        ' {"name": "locations", "path": "../outside/secret.csv"}]}'
+    )
+    out = run(package)
+    assert "locations.csv: a link or a path outside the package folder; not read" in out
+    assert "secret.csv: a link or a path outside the package folder; not read" in out
+    assert Provider.objects.get().name == "Shelter Partners"
+    assert not Location.objects.filter(name="SECRET").exists()
+    assert "SECRET" not in out
+
+
+def test_a_linked_descriptor_is_not_read(roles, tmp_path):
+    package = tmp_path / "package"
+    package.mkdir()
+    write(package, "organizations", ["id", "name"], [["org-1", "Shelter Partners"]])
+    (package / "datapackage.json").symlink_to("/etc/hostname")
+    out = run(package)
+    assert "datapackage.json: missing or unreadable" in out
+    assert Provider.objects.get().name == "Shelter Partners"

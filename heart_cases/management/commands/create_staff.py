@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from heart_cases.actors import system_actor
 from heart_cases.roles import Role
 from heart_cases.staff import StaffError, staff_create_or_update
 
@@ -25,6 +26,11 @@ class Command(BaseCommand):
             action="store_true",
             help="A service account (e.g. the CAD integration): its token lives longer.",
         )
+        parser.add_argument(
+            "--revoke-tokens",
+            action="store_true",
+            help="Revoke every earlier token of the account first (a lost device, a leaked token).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         languages = [code.strip() for code in options["languages"].split(",") if code.strip()]
@@ -39,9 +45,13 @@ class Command(BaseCommand):
                 first_name=options["first_name"],
                 last_name=options["last_name"],
                 email=options["email"],
+                revoke_tokens=options["revoke_tokens"],
+                actor=system_actor("command.create_staff"),
             )
         except StaffError as exc:
             raise CommandError(str(exc)) from exc
         verb = "Created" if result.created else "Updated"
         self.stderr.write(f"{verb} {options['role']} {result.user.get_username()}.")
+        if options["revoke_tokens"]:
+            self.stderr.write(f"Revoked {result.revoked_tokens} earlier token(s).")
         self.stdout.write(result.token)

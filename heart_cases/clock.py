@@ -1,0 +1,40 @@
+"""The range of times the system accepts for something that happened (API.md, Additions of
+2026-12): nothing before the programs began (HEART_EARLIEST_RECORD), nothing further ahead of the
+server's clock than a tablet's clock may drift (HEART_CLOCK_SKEW_MINUTES).
+
+A field encounter dated in year 1 would otherwise open a follow-up due in year 1, missed at once,
+with supervisors told; an attempt dated 1900 would mark a follow-up done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def earliest_record() -> dt.datetime:
+    """Midnight at the start of HEART_EARLIEST_RECORD, in the program's time zone."""
+    day: dt.date = settings.HEART_EARLIEST_RECORD
+    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def latest_acceptable(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()) + dt.timedelta(minutes=settings.HEART_CLOCK_SKEW_MINUTES)
+
+
+def time_out_of_range(value: dt.datetime, *, now: dt.datetime | None = None) -> str | None:
+    """Why `value` cannot be the time of something recorded here, or None if it can."""
+    if value < earliest_record():
+        return (
+            f"This is before {settings.HEART_EARLIEST_RECORD.isoformat()}, the earliest date "
+            "this system records; check the year."
+        )
+    if value > latest_acceptable(now):
+        return (
+            f"This is more than {settings.HEART_CLOCK_SKEW_MINUTES} minutes ahead of the "
+            "server's clock; check the time and the UTC offset."
+        )
+    return None
