@@ -46,7 +46,8 @@ class HistorySource:
 CaseSection = Callable[["Case"], Any]
 CaseFilter = Callable[["QuerySet[Case]", str], "QuerySet[Case]"]
 CaseClosedHook = Callable[..., None]
-ProviderBinder = Callable[["User", str], None]
+# (user, provider slug, actor): ties provider staff to their organization, in history by actor.
+ProviderBinder = Callable[["User", str, "User"], None]
 
 
 class _Registry:

@@ -83,7 +83,7 @@ def staff_create_or_update(
     if provider_slug:
         if registry.provider_binder is None:
             raise StaffError("Provider staff need the referrals app.")
-        registry.provider_binder(user, provider_slug)
+        registry.provider_binder(user, provider_slug, actor)
     revoked = AuthToken.objects.filter(user=user).delete()[0] if revoke_tokens else 0
     ttl = settings.HEART_SERVICE_TOKEN_TTL if service_account else settings.HEART_TOKEN_TTL
     _, token = AuthToken.objects.create(user=user, expiry=ttl)

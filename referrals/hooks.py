@@ -13,7 +13,7 @@ from heart_cases.actors import stamp
 from .models import Consent, Provider, ProviderMembership, Referral
 
 
-def bind_staff_to_provider(user: User, slug: str) -> None:
+def bind_staff_to_provider(user: User, slug: str, actor: User) -> None:
     provider = Provider.objects.filter(slug=slug).first()
     if provider is None:
         known = ", ".join(Provider.objects.order_by("slug").values_list("slug", flat=True))
@@ -22,7 +22,7 @@ def bind_staff_to_provider(user: User, slug: str) -> None:
         user=user
     )
     membership.provider = provider
-    stamp(membership, actor=user, reason=f"Staff of {provider.name}").save()
+    stamp(membership, actor=actor, reason=f"Staff of {provider.name}").save()
 
 
 def register() -> None:

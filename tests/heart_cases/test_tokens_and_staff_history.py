@@ -92,3 +92,14 @@ def test_create_staff_names_a_system_actor_not_the_account_in_history(roles):
         assert is_system_actor(row.history_user)
         assert row.history_user.username == "system:command.create_staff"
         assert not row.history_user.is_active
+
+
+def test_create_staff_names_a_system_actor_when_it_ties_staff_to_a_provider(roles):
+    from referrals.models import Provider, ProviderMembership
+
+    Provider.objects.create(slug="casa", name="Casa Esperanza")
+    create_staff("ana", "--role", "provider", "--provider", "casa")
+    membership = ProviderMembership.objects.get(user__username="ana")
+    [row] = membership.history.all()
+    assert row.history_user != membership.user
+    assert row.history_user.username == "system:command.create_staff"
