@@ -176,6 +176,7 @@ class FollowUpRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     deadline = serializers.DateTimeField()
     work_by = serializers.DateTimeField()
+    outside_service_hours = serializers.BooleanField()
 
 
 class IntakeOutput(serializers.Serializer):
@@ -208,7 +209,12 @@ def intake_json(result: services.IntakeResult) -> dict[str, Any]:
         },
         "neighbor": {"id": result.neighbor.pk, "matched": result.neighbor_matched},
         "follow_up": (
-            {"id": follow_up.id, "deadline": follow_up.deadline, "work_by": follow_up.work_by}
+            {
+                "id": follow_up.id,
+                "deadline": follow_up.deadline,
+                "work_by": follow_up.work_by,
+                "outside_service_hours": follow_up.outside_service_hours,
+            }
             if follow_up
             else None
         ),
@@ -372,6 +378,7 @@ class FollowUpOutput(serializers.Serializer):
     status = serializers.CharField()
     deadline = serializers.DateTimeField()
     work_by = serializers.DateTimeField()
+    outside_service_hours = serializers.BooleanField()
     pair = serializers.IntegerField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
 

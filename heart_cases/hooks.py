@@ -25,6 +25,8 @@ class FollowUpRef:
     id: int
     deadline: datetime
     work_by: datetime
+    # No service time lay between the encounter and its deadline (DESIGN.md).
+    outside_service_hours: bool = False
 
 
 class FollowUpScheduler(Protocol):

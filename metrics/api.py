@@ -87,6 +87,11 @@ class FollowUpsOutput(serializers.Serializer):
     first_attempt_within_48h = serializers.IntegerField()
     first_attempt_rate = _rate()
     not_yet_due = serializers.IntegerField()
+    outside_service_hours = serializers.IntegerField(
+        help_text="Of due: follow-ups whose 48 hours held no service time (METRICS.md)."
+    )
+    met_by_first_service_window = serializers.IntegerField()
+    first_service_window_rate = _rate()
     by_week = FollowUpsWeekOutput(many=True)
 
 

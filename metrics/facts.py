@@ -70,7 +70,7 @@ from .models import (
 )
 
 # Bump when a fact's definition changes: the next read rebuilds every fact.
-DEFINITIONS_VERSION = "1"
+DEFINITIONS_VERSION = "2"
 # A contact attempt that reached the neighbor. A neighbor who declines further help was
 # reached too: the follow-up happened (and the case closes as follow-up declined).
 SUCCESSFUL_CONTACT = (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED)
@@ -469,6 +469,8 @@ FOLLOW_UP_COLUMNS = (
     "attempted_in_time",
     "contacted_in_time",
     "hours_to_first_attempt",
+    "outside_service_hours",
+    "contacted_by_first_window",
 )
 
 
@@ -506,6 +508,11 @@ def _insert_follow_up_facts(tasks: QuerySet[FollowUpTask]) -> None:
         "hours_to_first_attempt": HoursBetween(
             F("field_response__responded_at"), F("first_attempt")
         ),
+        "outside_service_hours": F("outside_service_hours"),
+        "contacted_by_first_window": Case(
+            When(first_contact__lte=Coalesce("missed_after", "deadline"), then=Value(True)),
+            default=Value(False),
+        ),
     }
     _insert_select(FollowUpFact, tasks, expressions, FOLLOW_UP_COLUMNS)
 
@@ -541,9 +548,17 @@ def _add_follow_up_days(facts: QuerySet[FollowUpFact], *, sign: int) -> None:
             src_due=Count("pk"),
             src_attempted_in_time=Count("pk", filter=Q(attempted_in_time=True)),
             src_contacted_in_time=Count("pk", filter=Q(contacted_in_time=True)),
+            src_outside_service_hours=Count("pk", filter=Q(outside_service_hours=True)),
+            src_contacted_by_first_window=Count("pk", filter=Q(contacted_by_first_window=True)),
         ),
         keys=("due_date",),
-        counts=("due", "attempted_in_time", "contacted_in_time"),
+        counts=(
+            "due",
+            "attempted_in_time",
+            "contacted_in_time",
+            "outside_service_hours",
+            "contacted_by_first_window",
+        ),
         sign=sign,
     )
 

@@ -91,6 +91,11 @@ class FollowUpFact(models.Model):
     # deadline; and one whose outcome was a successful contact (reached or declined).
     attempted_in_time = models.BooleanField()
     contacted_in_time = models.BooleanField()
+    # No service time lay between the encounter and the deadline (DESIGN.md); and a successful
+    # contact by the end of the first service window after the encounter (for the others, by
+    # the deadline: the same as contacted_in_time).
+    outside_service_hours = models.BooleanField(default=False)
+    contacted_by_first_window = models.BooleanField(default=False)
     # Hours from the field response to the first contact attempt on the case after it (any
     # time). A number rather than an interval: a year's median sorts it several times faster.
     hours_to_first_attempt = models.FloatField(null=True)
@@ -128,6 +133,8 @@ class FollowUpDay(models.Model):
     due = models.IntegerField()
     attempted_in_time = models.IntegerField()
     contacted_in_time = models.IntegerField()
+    outside_service_hours = models.IntegerField(default=0)
+    contacted_by_first_window = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.due_date}: {self.contacted_in_time}/{self.due}"

@@ -307,6 +307,8 @@ def _follow_ups(period: Period, now: datetime) -> dict[str, Any]:
             due=Sum("due"),
             attempted=Sum("attempted_in_time"),
             contacted=Sum("contacted_in_time"),
+            outside=Sum("outside_service_hours"),
+            by_window=Sum("contacted_by_first_window"),
             not_yet_due=Value(0),
         )
         .order_by()
@@ -321,6 +323,8 @@ def _follow_ups(period: Period, now: datetime) -> dict[str, Any]:
             due=Count("pk", filter=fell_due),
             attempted=Count("pk", filter=fell_due & Q(attempted_in_time=True)),
             contacted=Count("pk", filter=fell_due & Q(contacted_in_time=True)),
+            outside=Count("pk", filter=fell_due & Q(outside_service_hours=True)),
+            by_window=Count("pk", filter=fell_due & Q(contacted_by_first_window=True)),
             not_yet_due=Count("pk", filter=~fell_due),
         )
         .order_by()
@@ -331,7 +335,7 @@ def _follow_ups(period: Period, now: datetime) -> dict[str, Any]:
         row: dict[str, Any] = dict(cell)
         for name in ("due", "attempted", "contacted"):
             weeks[row["week"]][name] += row[name]
-        for name in ("due", "attempted", "contacted", "not_yet_due"):
+        for name in ("due", "attempted", "contacted", "outside", "by_window", "not_yet_due"):
             totals[name] += row[name]
     return {
         "due": totals["due"],
@@ -340,6 +344,9 @@ def _follow_ups(period: Period, now: datetime) -> dict[str, Any]:
         "first_attempt_within_48h": totals["attempted"],
         "first_attempt_rate": _rate(totals["attempted"], totals["due"]),
         "not_yet_due": totals["not_yet_due"],
+        "outside_service_hours": totals["outside"],
+        "met_by_first_service_window": totals["by_window"],
+        "first_service_window_rate": _rate(totals["by_window"], totals["due"]),
         "by_week": [
             {
                 "week_start": week,

@@ -49,6 +49,10 @@ class TaskOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=FollowUpTask.Status.choices)
     deadline = serializers.DateTimeField()
     work_by = serializers.DateTimeField()
+    outside_service_hours = serializers.BooleanField(
+        help_text="No service time lay between the encounter and the deadline: the work-by is "
+        "the first moment of service after the encounter (DESIGN.md)."
+    )
     due_at = serializers.DateTimeField(allow_null=True)
     pair = serializers.IntegerField(allow_null=True)
     neighbor = TaskNeighborOutput()

@@ -81,6 +81,31 @@ def work_by(deadline: datetime, hours: Hours) -> datetime:
     return deadline
 
 
+@dataclass(frozen=True)
+class WorkBy:
+    """When a task is to be worked by. `outside_service_hours`: no service time lay between the
+    task's start and its deadline (a Saturday-morning encounter under weekday-only navigation),
+    so its work-by is the first moment of service after the start rather than a moment before
+    the start; `first_window_ends` is then the end of that first window of service, until which
+    the task is not yet missed."""
+
+    at: datetime
+    outside_service_hours: bool = False
+    first_window_ends: datetime | None = None
+
+
+def task_work_by(since: datetime, deadline: datetime, hours: Hours) -> WorkBy:
+    """The one rule for a task's work-by (DESIGN.md): the last moment inside service hours at or
+    before the deadline; when no service time lies between `since` (the field encounter, or
+    the attempt that scheduled the step) and the deadline, the first moment of service after
+    `since`, flagged as outside service hours."""
+    if since >= deadline or service_time_between(since, deadline, hours) > timedelta(0):
+        return WorkBy(at=work_by(deadline, hours))
+    for opens, closes in hours.windows_from(since):
+        return WorkBy(at=opens, outside_service_hours=True, first_window_ends=closes)
+    return WorkBy(at=work_by(deadline, hours))  # no service at all within the horizon
+
+
 def add_service_hours(start: datetime, amount: timedelta, hours: Hours) -> datetime:
     """The moment when `amount` of service time has passed after `start`."""
     remaining = amount

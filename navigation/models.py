@@ -82,8 +82,15 @@ class FollowUpTask(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.FOLLOW_UP)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     deadline = models.DateTimeField()
-    # The last moment inside navigation service hours at or before the deadline.
+    # The last moment inside navigation service hours at or before the deadline; or, when no
+    # service time lay between the task's start and its deadline, the first moment of service
+    # after the start (hours.task_work_by).
     work_by = models.DateTimeField()
+    # Its 48 hours fell outside service hours: shown on the task and counted by the metrics.
+    outside_service_hours = models.BooleanField(default=False)
+    # Such a task is missed only once its first window of service ended without a contact,
+    # not at a deadline that passed before anyone was on duty. Null for every other task.
+    missed_after = models.DateTimeField(null=True, blank=True)
     pair = models.ForeignKey(
         Pair, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )

@@ -41,6 +41,7 @@ def follow_up_json(task: FollowUpTask) -> dict[str, Any]:
         "status": task.status,
         "deadline": task.deadline,
         "work_by": task.work_by,
+        "outside_service_hours": task.outside_service_hours,
         "pair": task.pair_id,
         "completed_at": task.completed_at,
     }
@@ -163,6 +164,7 @@ def task_json(task: FollowUpTask) -> dict[str, Any]:
         "status": task.status,
         "deadline": task.deadline,
         "work_by": task.work_by,
+        "outside_service_hours": task.outside_service_hours,
         "due_at": task.due_at,
         "pair": task.pair_id,
         "neighbor": {

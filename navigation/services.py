@@ -31,20 +31,25 @@ def task_create(
     field_response: FieldResponse | None = None,
     pair: Pair | None = None,
     new_case: bool = False,
+    since: datetime | None = None,
 ) -> FollowUpTask:
-    """A task on the case's pair's list. Its work-by time is the last moment inside service
-    hours at or before its deadline; it goes to the case's current pair if there is one (a
-    case opened in this transaction has none yet)."""
+    """A task on the case's pair's list. Its work-by time follows hours.task_work_by from
+    `since` (the encounter, or the attempt that scheduled this step; now by default) to its
+    deadline; it goes to the case's current pair if there is one (a case opened in this
+    transaction has none yet)."""
     if pair is None and not new_case:
         current = PairAssignment.objects.filter(case=case, ended_at__isnull=True).first()
         pair = current.pair if current else None
+    when = hours.task_work_by(since or timezone.now(), deadline, hours.active_hours())
     task = stamp(
         FollowUpTask(
             case=case,
             field_response=field_response,
             kind=kind,
             deadline=deadline,
-            work_by=hours.work_by(deadline, hours.active_hours()),
+            work_by=when.at,
+            outside_service_hours=when.outside_service_hours,
+            missed_after=when.first_window_ends,
             pair=pair,
         ),
         actor=actor,
@@ -65,6 +70,7 @@ def follow_up_schedule(
         case=case,
         kind=FollowUpTask.Kind.FOLLOW_UP,
         deadline=follow_up_deadline(field_response.responded_at),
+        since=field_response.responded_at,
         field_response=field_response,
         reason=f"48-hour follow-up for {field_response}",
         new_case=new_case,
@@ -112,6 +118,43 @@ def open_task_q() -> Q:
     )
 
 
+@transaction.atomic
+def follow_ups_correct_work_by(*, actor: User) -> int:
+    """Open follow-ups written before hours.task_work_by knew the rule for 48 hours that hold
+    no service time: their work-by was the last service moment before the encounter, so they
+    were born overdue. Recompute each from its encounter and save the ones that change, in
+    history by `actor`. Safe to run again: a second run changes nothing. Returns how many
+    changed."""
+    service = hours.active_hours()
+    tasks = (
+        FollowUpTask.objects.select_for_update(of=("self",))
+        .filter(open_task_q(), kind=FollowUpTask.Kind.FOLLOW_UP, field_response__isnull=False)
+        .select_related("field_response")
+        .order_by("id")
+    )
+    changed = 0
+    for task in tasks:
+        encounter = task.field_response
+        assert encounter is not None  # noqa: S101  # filtered above; for the type checker
+        when = hours.task_work_by(encounter.responded_at, task.deadline, service)
+        if not (when.outside_service_hours or task.outside_service_hours):
+            continue  # the rule for every other task has not changed: leave them as they are
+        current = (task.work_by, task.outside_service_hours, task.missed_after)
+        if current == (when.at, when.outside_service_hours, when.first_window_ends):
+            continue
+        task.work_by = when.at
+        task.outside_service_hours = when.outside_service_hours
+        task.missed_after = when.first_window_ends
+        reason = (
+            "Work-by corrected: the 48 hours fell outside service hours"
+            if when.outside_service_hours
+            else "Work-by corrected to the last service moment before the deadline"
+        )
+        stamp(task, actor=actor, reason=reason).save()
+        changed += 1
+    return changed
+
+
 class FollowUpScheduler:
     """Registered with heart_cases.hooks so intake can create follow-ups without importing us."""
 
@@ -125,7 +168,12 @@ class FollowUpScheduler:
             from .tasks import assign_case
 
             enqueue_on_commit(assign_case, case.pk)
-        return FollowUpRef(id=task.pk, deadline=task.deadline, work_by=task.work_by)
+        return FollowUpRef(
+            id=task.pk,
+            deadline=task.deadline,
+            work_by=task.work_by,
+            outside_service_hours=task.outside_service_hours,
+        )
 
     def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None:
         task = (
@@ -137,7 +185,12 @@ class FollowUpScheduler:
         )
         if task is None:
             return None
-        return FollowUpRef(id=task.pk, deadline=task.deadline, work_by=task.work_by)
+        return FollowUpRef(
+            id=task.pk,
+            deadline=task.deadline,
+            work_by=task.work_by,
+            outside_service_hours=task.outside_service_hours,
+        )
 
 
 @transaction.atomic
@@ -478,6 +531,7 @@ def _next_step(
         case=task.case,
         kind=kind,
         deadline=deadline,
+        since=attempt.occurred_at,
         pair=task.pair,
         reason=f"{reason}: {why}",
     )

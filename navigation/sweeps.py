@@ -72,7 +72,9 @@ def sweep_unassigned(*, actor: User, now: datetime, batch: int) -> bool:
 @transaction.atomic
 def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
     """Follow-ups whose 48-hour deadline passed without a successful contact: mark them
-    missed and tell the supervisors, once."""
+    missed and tell the supervisors, once. One whose 48 hours fell outside service hours is
+    missed only once its first window of service has ended too: before that nobody was on
+    duty to call (DESIGN.md)."""
     tasks = list(
         FollowUpTask.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
@@ -80,6 +82,7 @@ def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
             status=FollowUpTask.Status.PENDING,
             deadline__lt=now,
         )
+        .exclude(missed_after__gt=now)
         .select_related("case__neighbor")
         .order_by("deadline", "id")[:batch]
     )
@@ -87,9 +90,13 @@ def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
         return False
     for task in tasks:
         task.status = FollowUpTask.Status.MISSED
-        stamp(
-            task, actor=actor, reason="The 48-hour deadline passed without a successful contact"
-        ).save()
+        reason = (
+            "The first service window after the encounter ended without a successful contact "
+            "(its 48 hours fell outside service hours)"
+            if task.outside_service_hours
+            else "The 48-hour deadline passed without a successful contact"
+        )
+        stamp(task, actor=actor, reason=reason).save()
     bosses = supervisors()
     notices_send_bulk(
         kind=Notice.Kind.MISSED,

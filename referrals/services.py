@@ -433,6 +433,7 @@ def referrals_chase_due(*, actor: User, now: datetime, limit: int | None = None)
                 case=referral.case,
                 kind=FollowUpTask.Kind.REFERRAL_CHECK,
                 deadline=referral.expire_at,
+                since=now,
                 reason=(
                     f"Referral #{referral.pk} to {referral.provider.name} not acknowledged: "
                     "call the provider"
@@ -473,6 +474,7 @@ def referrals_expire_due(*, actor: User, now: datetime, limit: int | None = None
                     case=referral.case,
                     kind=FollowUpTask.Kind.REFERRAL_CHECK,
                     deadline=add_business_days(now, 1),
+                    since=now,
                     reason=(
                         f"Referral #{referral.pk} to {referral.provider.name} expired "
                         "unanswered: refer elsewhere"

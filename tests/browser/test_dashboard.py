@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from heart_cases.models import FieldResponse
+from metrics.selectors import default_period, program_metrics
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,6 +34,12 @@ def test_an_analyst_lands_on_the_dashboard_and_its_charts_render(live_server, pa
     assert page.locator("h1").inner_text().startswith("Program metrics")
     total = page.locator("#tile-responses .value").inner_text()
     assert total == str(FieldResponse.objects.count())
+    # How many follow-ups' 48 hours fell outside service hours, as the API counts them.
+    outside = page.locator("#tile-outside-hours")
+    assert "48 hours fell outside service hours" in outside.inner_text()
+    shown = outside.locator(".value").inner_text()
+    counted = program_metrics(period=default_period())["follow_ups"]["outside_service_hours"]
+    assert shown == f"{counted:,}"
 
     for key in CHARTS:
         chart = page.locator(f"#chart-{key} svg.chart")

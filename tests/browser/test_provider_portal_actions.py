@@ -4,7 +4,6 @@ mark viewed, accept, waitlist, start, confirm the handoff, decline with a reason
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +13,10 @@ from django.utils import timezone
 
 from heart_cases import queueing
 from heart_cases.models import Case
-from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
-from navigation.models import Notice, Pair
-from navigation.services import pair_assign
+from navigation.models import Notice
 from referrals.models import Referral, Service
 from referrals.services import referral_create
+from tests.browser.demo import open_case
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,29 +38,6 @@ def clinician() -> Any:
     """The demo directory, staff and pairs, without the weeks of history (none is needed)."""
     call_command("seed_demo", "--responses", "0", stdout=io.StringIO())
     return get_user_model().objects.get(username="clinician1")
-
-
-def open_case(clinician: Any, *, number: int, first_name: str, last_name: str, phone: str) -> Case:
-    responded_at = timezone.now() - timedelta(hours=2)
-    result = field_response_record(
-        actor=get_user_model().objects.get(username="cad"),
-        data=FieldResponseInput(
-            incident_number=f"D2026-{number:07d}",
-            unit="CRT-1",
-            program="CRT",
-            call_type="Nonviolent mental health crisis",
-            responded_at=responded_at,
-            cleared_at=responded_at + timedelta(minutes=40),
-            follow_up_consent=True,
-            needs=("mental_health", "medical"),
-            neighbor=NeighborInput(
-                first_name=first_name, last_name=last_name, phone=phone, language="es"
-            ),
-        ),
-    )
-    pair = Pair.objects.get(clinician=clinician)
-    pair_assign(actor=clinician, case=result.case, pair=pair, reason="Test: the pair on duty")
-    return result.case
 
 
 def refer(clinician: Any, case: Case, service: str) -> Referral:
@@ -102,11 +77,17 @@ def statuses(referral: Referral) -> list[tuple[str, str, str]]:
 
 
 def test_a_provider_takes_every_step_the_portal_offers(live_server, clinician, page, artifacts):
+    spanish = {"language": "es", "needs": ("mental_health", "medical")}
     first = open_case(
-        clinician, number=1, first_name="José", last_name="Hernández", phone="+19195550163"
+        clinician,
+        number=1,
+        first_name="José",
+        last_name="Hernández",
+        phone="+19195550163",
+        **spanish,
     )
     second = open_case(
-        clinician, number=2, first_name="Rosa", last_name="Méndez", phone="+19195550128"
+        clinician, number=2, first_name="Rosa", last_name="Méndez", phone="+19195550128", **spanish
     )
     handed_off = refer(clinician, first, COUNSELING)
     declined = refer(clinician, first, CLINIC)

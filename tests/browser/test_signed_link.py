@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +17,10 @@ from django.utils import timezone
 
 from heart_cases import queueing
 from heart_cases.models import Case
-from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
-from navigation.models import Notice, Pair
-from navigation.services import pair_assign
+from navigation.models import Notice
 from referrals.models import Referral, Service
 from referrals.services import referral_create
+from tests.browser.demo import open_case
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,29 +54,6 @@ def clinician() -> Any:
     """The demo directory, staff and pairs, without the weeks of history (none is needed)."""
     call_command("seed_demo", "--responses", "0", stdout=io.StringIO())
     return get_user_model().objects.get(username="clinician1")
-
-
-def open_case(clinician: Any, *, number: int, first_name: str, last_name: str) -> Case:
-    responded_at = timezone.now() - timedelta(hours=2)
-    result = field_response_record(
-        actor=get_user_model().objects.get(username="cad"),
-        data=FieldResponseInput(
-            incident_number=f"D2026-{number:07d}",
-            unit="CRT-1",
-            program="CRT",
-            call_type="Nonviolent mental health crisis",
-            responded_at=responded_at,
-            cleared_at=responded_at + timedelta(minutes=40),
-            follow_up_consent=True,
-            needs=("food", "substance_use"),
-            neighbor=NeighborInput(
-                first_name=first_name, last_name=last_name, phone="+19195550142", language="en"
-            ),
-        ),
-    )
-    pair = Pair.objects.get(clinician=clinician)
-    pair_assign(actor=clinician, case=result.case, pair=pair, reason="Test: the pair on duty")
-    return result.case
 
 
 def emailed_link(

@@ -66,6 +66,9 @@ def test_an_empty_period_answers_zeros_and_nulls(clients_by_role):
         "first_attempt_within_48h": 0,
         "first_attempt_rate": None,
         "not_yet_due": 0,
+        "outside_service_hours": 0,
+        "met_by_first_service_window": 0,
+        "first_service_window_rate": None,
         "by_week": [],
     }
     assert data["median_hours_to_first_contact"] is None

@@ -75,7 +75,10 @@ def test_intake_uses_the_active_schedule_for_work_by(responder, body):
     with time_machine.travel(at(2026, 11, 20, 21, 0)):
         data = client.post("/api/v1/field-responses/", payload, format="json").json()
     assert data["follow_up"]["deadline"] == "2026-11-22T20:00:00-05:00"
-    assert data["follow_up"]["work_by"] == "2026-11-20T19:00:00-05:00"
+    # No service time between Friday 20:00 and Sunday 20:00: Monday's opening, flagged
+    # (issue 18; it used to be the Friday 19:00 before the encounter, born overdue).
+    assert data["follow_up"]["work_by"] == "2026-11-23T09:00:00-05:00"
+    assert data["follow_up"]["outside_service_hours"] is True
 
 
 def test_the_schedule_is_switched_by_a_command_not_code():
