@@ -3,16 +3,19 @@ render."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from phonenumber_field.serializerfields import PhoneNumberField
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,7 +40,13 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
 def log_access(
-    request: Request, *, action: str, object_type: str, ids: list[int], **extra: Any
+    request: Request,
+    *,
+    action: str,
+    object_type: str,
+    ids: list[int],
+    path: str | None = None,
+    **extra: Any,
 ) -> None:
     services.access_log_write(
         user=request.user,
@@ -46,7 +55,7 @@ def log_access(
         object_ids=ids,
         client_address=client_address(request),
         request_id=getattr(request._request, "request_id", ""),
-        path=request.path,
+        path=request.path if path is None else path,
         **extra,
     )
 
@@ -407,20 +416,85 @@ class CaseDetailOutput(serializers.Serializer):
     referrals = serializers.ListField(child=serializers.DictField())
 
 
+class ReasonRequiredOutput(serializers.Serializer):
+    """403 when the caller may see the case but must say why first (API.md, break the glass)."""
+
+    detail = serializers.CharField()
+    reason_required = serializers.BooleanField()
+
+
+class ReasonRequiredError(exceptions.PermissionDenied):
+    """403 `{"detail", "reason_required": true}`: not a refusal by role (API.md)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = {"detail": self.detail, "reason_required": True}  # type: ignore[dict-item]
+
+
+ACCESS_REASON = OpenApiParameter(
+    "access_reason",
+    str,
+    required=False,
+    description=(
+        "Why you open a case outside your pair (break the glass; at most "
+        f"{selectors.ACCESS_REASON_MAX_LENGTH} characters). Without it such a read is a 403 "
+        "with reason_required; the access log records it."
+    ),
+)
+_CASE_READ_ERRORS: dict[int, Any] = {
+    400: ErrorSerializer,
+    401: DetailSerializer,
+    403: ReasonRequiredOutput,
+    404: DetailSerializer,
+}
+
+
+def _case_to_read(request: Request, case_id: int, *, object_type: str) -> tuple[Case, str]:
+    """The case, once the caller may read it, and the break-the-glass reason to log with the
+    read ("" when none was needed). A read that lacks a needed reason is logged as denied."""
+    case = _case_for(request, case_id)
+    try:
+        reason = selectors.case_access_check(
+            user=request.user, case=case, reason=request.query_params.get("access_reason")
+        )
+    except selectors.ReasonRequired as exc:
+        log_access(
+            request,
+            action="view",
+            object_type=object_type,
+            ids=[case.pk],
+            case_id=case.pk,
+            denied=True,
+        )
+        raise ReasonRequiredError(exc.message) from exc
+    except selectors.AccessReasonInvalid as exc:
+        raise serializers.ValidationError({"access_reason": [str(exc)]}) from exc
+    return case, reason
+
+
 class CaseDetailApi(APIView):
     @extend_schema(
         operation_id="cases_retrieve",
-        responses={200: CaseDetailOutput, 401: DetailSerializer, 404: DetailSerializer},
+        parameters=[ACCESS_REASON],
+        responses={200: CaseDetailOutput, **_CASE_READ_ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case = _case_for(request, case_id)
-        log_access(request, action="view", object_type="case", ids=[case.pk], case_id=case.pk)
+        case, reason = _case_to_read(request, case_id, object_type="case")
+        log_access(
+            request,
+            action="view",
+            object_type="case",
+            ids=[case.pk],
+            case_id=case.pk,
+            reason=reason,
+        )
         return Response(selectors.case_detail(case))
 
 
 class CaseHistoryApi(APIView):
     @extend_schema(
         operation_id="cases_history",
+        parameters=[ACCESS_REASON],
         responses={
             200: inline_serializer(
                 "CaseHistory",
@@ -440,14 +514,18 @@ class CaseHistoryApi(APIView):
                     )
                 },
             ),
-            401: DetailSerializer,
-            404: DetailSerializer,
+            **_CASE_READ_ERRORS,
         },
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case = _case_for(request, case_id)
+        case, reason = _case_to_read(request, case_id, object_type="case_history")
         log_access(
-            request, action="view", object_type="case_history", ids=[case.pk], case_id=case.pk
+            request,
+            action="view",
+            object_type="case_history",
+            ids=[case.pk],
+            case_id=case.pk,
+            reason=reason,
         )
         return Response({"results": selectors.case_history(case)})
 
@@ -463,17 +541,27 @@ class CaseCloseApi(APIView):
     @extend_schema(
         operation_id="cases_close",
         request=CaseCloseInput,
+        parameters=[ACCESS_REASON],
         responses={
             200: CaseDetailOutput,
             400: ErrorSerializer,
             401: DetailSerializer,
-            403: DetailSerializer,
+            # A role that may not close cases, or (reason_required) another pair's case.
+            403: inline_serializer(
+                "CaseCloseRefused",
+                {
+                    "detail": serializers.CharField(),
+                    "reason_required": serializers.BooleanField(required=False),
+                },
+            ),
             404: DetailSerializer,
             409: DetailSerializer,
         },
     )
     def post(self, request: Request, case_id: int) -> Response:
-        case = _case_for(request, case_id)
+        # Closing answers with the whole case: a read like any other, so another pair's case
+        # needs a reason first (break the glass), and the reply is in the access log.
+        case, reason = _case_to_read(request, case_id, object_type="case")
         data = CaseCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -485,6 +573,14 @@ class CaseCloseApi(APIView):
             )
         except services.TransitionError as exc:
             raise Conflict(str(exc)) from exc
+        log_access(
+            request,
+            action="view",
+            object_type="case",
+            ids=[case.pk],
+            case_id=case.pk,
+            reason=reason,
+        )
         return Response(
             selectors.case_detail(selectors.case_get_for_user(user=request.user, case_id=case.pk))
         )
@@ -524,8 +620,47 @@ class BareRowInput(serializers.Serializer):
 
 
 class AccessLogQuery(serializers.Serializer):
-    case = serializers.IntegerField(required=False, min_value=1)
-    user = serializers.IntegerField(required=False, min_value=1)
+    """An auditor's questions (selectors.access_log_filters resolves them)."""
+
+    case = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="A case id or HC-2026-000123."
+    )
+    neighbor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="A neighbor's id, or a name (case- and accent-insensitive).",
+    )
+    user = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, help_text="A staff id or username."
+    )
+    from_ = serializers.DateField(required=False, help_text="From this local date, inclusive.")
+    to = serializers.DateField(required=False, help_text="To this local date, inclusive.")
+    break_glass = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only the reads a navigator gave a reason for; false: the others.",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a Python keyword, the API's name
+        return fields
+
+    def to_filters(self) -> selectors.AccessLogFilters:
+        data = self.validated_data
+        try:
+            return selectors.access_log_filters(
+                case=data.get("case", ""),
+                neighbor=data.get("neighbor", ""),
+                user=data.get("user", ""),
+                since=data.get("from"),
+                until=data.get("to"),
+                break_glass=data.get("break_glass"),
+            )
+        except selectors.AccessLogFilterError as exc:
+            raise serializers.ValidationError(exc.errors) from exc
 
 
 class AccessLogEntryOutput(serializers.Serializer):
@@ -541,6 +676,9 @@ class AccessLogEntryOutput(serializers.Serializer):
     client_address = serializers.CharField(allow_null=True)
     request_id = serializers.CharField()
     path = serializers.CharField()
+    reason = serializers.CharField(
+        allow_null=True, help_text="Why a navigator broke the glass; null for other reads."
+    )
 
 
 class AccessLogPagination(Pagination):
@@ -548,7 +686,8 @@ class AccessLogPagination(Pagination):
 
 
 class AccessLogApi(APIView):
-    """Supervisors review who read neighbors' data, by case and by person."""
+    """Supervisors review who read neighbors' data: by case, neighbor, person and dates, and
+    the break-the-glass reads."""
 
     permission_classes = [IsAuthenticated, require_perms("heart_cases.view_accesslog")]
 
@@ -561,9 +700,68 @@ class AccessLogApi(APIView):
     def get(self, request: Request) -> Response:
         query = AccessLogQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        entries = selectors.access_log_for_review(
-            case_id=query.validated_data.get("case"), user_id=query.validated_data.get("user")
-        )
+        entries = selectors.access_log_for_review(query.to_filters())
         paginator = AccessLogPagination()
         page: list[Any] = paginator.paginate_queryset(entries, request, view=self) or []
         return paginator.get_paginated_response([selectors.access_log_json(e) for e in page])
+
+
+class _Line:
+    """csv.writer's file: hands back each line instead of keeping it (a streamed export)."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+# A spreadsheet runs a cell that starts so as a formula; reasons and names are typed by people.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def access_log_csv(rows: Iterable[list[str]]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(selectors.ACCESS_LOG_CSV_COLUMNS)
+    for row in rows:
+        yield writer.writerow([_cell(value) for value in row])
+
+
+class AccessLogExportApi(APIView):
+    """The same entries as CSV, for an auditor's spreadsheet (the access-log page links here
+    with its filters). The export is itself an access-log entry (action `export`), which
+    records the filters as ids and dates."""
+
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.view_accesslog")]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The CSV is the answer whatever Accept says; errors are JSON, as everywhere.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="access_log_export",
+        parameters=[AccessLogQuery],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: ErrorSerializer,
+            401: DetailSerializer,
+            403: DetailSerializer,
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        query = AccessLogQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.to_filters()
+        log_access(
+            request,
+            action="export",
+            object_type="access_log",
+            ids=[],
+            path=f"{request.path}?{filters.as_query()}".rstrip("?"),
+        )
+        rows = selectors.access_log_rows(selectors.access_log_for_review(filters))
+        response = StreamingHttpResponse(access_log_csv(rows), content_type="text/csv")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+        return response

@@ -135,17 +135,22 @@ def require_perms(*perms: str) -> type[BasePermission]:
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset; a time without one is refused rather than guessed. The time of
     something that happened, so it lies between HEART_EARLIEST_RECORD and the server's clock
-    plus HEART_CLOCK_SKEW_MINUTES (heart_cases.clock)."""
+    plus HEART_CLOCK_SKEW_MINUTES (heart_cases.clock); `happened=False` for a time that may lie
+    ahead (a consent's expiry)."""
 
     default_error_messages = {
         "naive": "Give the time with its UTC offset, e.g. 2026-11-20T14:05:00-05:00.",
     }
 
+    def __init__(self, *args: Any, happened: bool = True, **kwargs: Any) -> None:
+        self.happened = happened
+        super().__init__(*args, **kwargs)
+
     def to_internal_value(self, value: Any) -> Any:
         result = super().to_internal_value(value)
         if isinstance(value, str) and result is not None and _is_naive_text(value):
             self.fail("naive")
-        if result is not None:
+        if result is not None and self.happened:
             problem = clock.time_out_of_range(result)
             if problem:
                 raise serializers.ValidationError(problem, code="out_of_range")

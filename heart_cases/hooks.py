@@ -50,6 +50,9 @@ CaseFilter = Callable[["QuerySet[Case]", str], "QuerySet[Case]"]
 CaseClosedHook = Callable[..., None]
 # (user, provider slug, actor): ties provider staff to their organization, in history by actor.
 ProviderBinder = Callable[["User", str, "User"], None]
+# (navigator, cases) -> whether any of the cases is the navigator's pair's, now or before, or is
+# waiting for a pair: such a case opens without a reason (break the glass, API.md).
+PairAccess = Callable[["User", "QuerySet[Case]"], bool]
 
 
 class _Registry:
@@ -61,6 +64,7 @@ class _Registry:
         self.case_closed: list[CaseClosedHook] = []
         self.provider_binder: ProviderBinder | None = None
         self.case_page_context: list[Callable[..., dict[str, Any]]] = []
+        self.pair_access: PairAccess | None = None
 
 
 registry = _Registry()
@@ -97,3 +101,9 @@ def register_case_page_context(provider: Callable[..., dict[str, Any]]) -> None:
     """`provider(*, case, user)` adds entries to the case page's template context."""
     if provider not in registry.case_page_context:
         registry.case_page_context.append(provider)
+
+
+def register_pair_access(rule: PairAccess) -> None:
+    """`rule(user, cases)`: True when one of `cases` is the user's pair's (now or before) or is
+    waiting for a pair. Without a rule every navigator's read of a case needs a reason."""
+    registry.pair_access = rule

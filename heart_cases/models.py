@@ -329,9 +329,17 @@ class AccessLog(models.Model):
     client_address = models.GenericIPAddressField(null=True)
     request_id = models.CharField(max_length=64, blank=True)
     path = models.CharField(max_length=300, blank=True)
+    # Why a navigator opened a case outside their pair ("break the glass"); blank for every
+    # other read. Supervisors review the reads that carry one. A default in the database too:
+    # writers that predate the column (a rolling deploy) still append.
+    reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["user", "at"], name="access_log_user_at")]
+        indexes = [
+            models.Index(fields=["user", "at"], name="access_log_user_at"),
+            # The break-the-glass reads, newest first: a few among millions of entries.
+            models.Index(fields=["at"], condition=~Q(reason=""), name="access_log_break_glass"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from .hooks import HistorySource, registry
-from .models import Case, FieldResponse, Neighbor, NeighborPhone
+from .models import AccessLog, Case, FieldResponse, Neighbor, NeighborPhone
+from .services import name_key
 
 VIEW_CASE = "heart_cases.view_case"
 
@@ -261,19 +266,266 @@ def case_history(case: Case) -> list[dict[str, Any]]:
     return entries
 
 
-def access_log_for_review(*, case_id: int | None = None, user_id: int | None = None) -> Any:
-    """The access log, newest first, filtered by case and/or by the person who read."""
-    from .models import AccessLog
+# --- break the glass ----------------------------------------------------------------------
 
+ACCESS_REASON_MAX_LENGTH = 1000
+# Who assigns cases to any pair reads any case without a reason: supervisors (and admins).
+SEES_EVERY_CASE = "heart_cases.assign_case"
+
+
+class ReasonRequired(Exception):
+    """The user may see this case or neighbor but must say why first ("break the glass"): the
+    API answers 403 `{"detail", "reason_required": true}`, a page asks for the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AccessReasonInvalid(ValueError):
+    """A reason the access log cannot keep as given: too long, or holding a NUL character."""
+
+
+def reason_required(*, user: User | AnonymousUser, cases: QuerySet[Case]) -> bool:
+    """Whether reading any of `cases` (a case, or all of one neighbor's) needs a reason."""
+    if user.has_perm(SEES_EVERY_CASE):
+        return False
+    rule = registry.pair_access
+    # No rule registered would mean no one knows whose cases are whose: ask rather than open.
+    return rule is None or not rule(user, cases)  # type: ignore[arg-type]
+
+
+def _access_reason(reason: str | None, *, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        if reason is None:
+            raise ReasonRequired(
+                f"This {what} is not your pair's: say why you need to open it "
+                "(access_reason); the access log records the reason."
+            )
+        raise ReasonRequired(f"A reason is needed to open this {what}; the one given was blank.")
+    if len(text) > ACCESS_REASON_MAX_LENGTH:
+        raise AccessReasonInvalid(f"At most {ACCESS_REASON_MAX_LENGTH} characters.")
+    if "\x00" in text:
+        raise AccessReasonInvalid("A reason cannot hold a NUL character.")
+    return text
+
+
+def case_access_check(*, user: User | AnonymousUser, case: Case, reason: str | None) -> str:
+    """Break the glass (API.md, "Consent and privacy") for every read of a case's data: the case,
+    its history and its notes, through the API and on their pages. Call it after
+    `case_get_for_user` (which decides whether the user may see the case at all, with a 404)
+    and before anything of the case is read.
+
+    A navigator reads without a reason a case that is their pair's, now or before, or that is
+    waiting for a pair (the `pair_access` hook); supervisors and admins always do. Otherwise the
+    read needs `reason` (`?access_reason=` on the API): ReasonRequired when it is missing or
+    blank, AccessReasonInvalid when it cannot be kept.
+
+    Returns the reason to record in the read's access-log entry: the one given when the glass
+    was broken, "" when none was needed (a reason given anyway is not recorded, so that only
+    break-the-glass reads carry one)."""
+    if not reason_required(user=user, cases=Case.objects.filter(pk=case.pk)):
+        return ""
+    return _access_reason(reason, what="case")
+
+
+def neighbor_access_check(
+    *, user: User | AnonymousUser, neighbor: Neighbor, reason: str | None
+) -> str:
+    """The same for a neighbor's own record (`GET /api/v1/neighbors/{id}/` and its page): it
+    opens without a reason when one of the neighbor's cases (or of the records linked to them)
+    would."""
+    cases = Case.objects.filter(Q(neighbor=neighbor) | Q(neighbor__linked_to=neighbor))
+    if not reason_required(user=user, cases=cases):
+        return ""
+    return _access_reason(reason, what="neighbor's record")
+
+
+# --- access review ------------------------------------------------------------------------
+
+_CASE_NUMBER = re.compile(r"HC-[0-9]{4}-[0-9]{1,12}", re.IGNORECASE)
+_ID = re.compile(r"[0-9]{1,18}")
+_BIGINT_MAX = 2**63 - 1
+_USER_ID_MAX = 2**31 - 1  # auth's own ids are 32-bit
+# A name that matches more neighbors than this asks for more of the name (or an id).
+NEIGHBORS_BY_NAME_MAX = 50
+_EARLIEST_DAY = date(1900, 1, 1)
+_LATEST_DAY = date(9998, 12, 31)
+
+
+class AccessLogFilterError(ValueError):
+    """Filters that name nothing or are malformed: {"field": ["message"]}, as API.md's 400."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class AccessLogFilters:
+    """What an auditor asks the access log, resolved to ids. Dates are local and inclusive."""
+
+    case_id: int | None = None
+    neighbor_ids: tuple[int, ...] | None = None  # None: any neighbor
+    user_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    break_glass: bool | None = None
+
+    def as_query(self) -> str:
+        """The filters as a query string of ids and dates: what an export's own access-log
+        entry records (never the name typed, which may itself identify someone)."""
+        pairs = [
+            ("case", self.case_id),
+            ("neighbor", ",".join(map(str, self.neighbor_ids)) if self.neighbor_ids else None),
+            ("user", self.user_id),
+            ("from", self.since),
+            ("to", self.until),
+            ("break_glass", None if self.break_glass is None else str(self.break_glass).lower()),
+        ]
+        return "&".join(f"{name}={value}" for name, value in pairs if value is not None)
+
+
+def _an_id(text: str, *, highest: int = _BIGINT_MAX) -> int | None:
+    if not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= highest else None
+
+
+def access_log_filters(
+    *,
+    case: str = "",
+    neighbor: str = "",
+    user: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    break_glass: bool | None = None,
+) -> AccessLogFilters:
+    """Resolve an auditor's filters: a case by id or number (`HC-2026-000123`); a neighbor by
+    id or by a name (case- and accent-insensitive, every word of it contained in a name or
+    alias); a person by id or username. Raises AccessLogFilterError naming each bad field; a
+    number, name or username that names nothing is an error too, so that a typo is not
+    mistaken for "nobody read it"."""
+    errors: dict[str, list[str]] = {}
+    case_id = None
+    text = case.strip()
+    if text:
+        case_id = _an_id(text)
+        if case_id is None and _CASE_NUMBER.fullmatch(text):
+            case_id = Case.objects.filter(number=text.upper()).values_list("pk", flat=True).first()
+            if case_id is None:
+                errors["case"] = [f"No case is numbered {text.upper()}."]
+        elif case_id is None:
+            errors["case"] = ["A case id or a case number such as HC-2026-000123."]
+    neighbor_ids: tuple[int, ...] | None = None
+    text = neighbor.strip()
+    if text:
+        one = _an_id(text)
+        if one is not None:
+            neighbor_ids = (one,)
+        else:
+            found, problem = _neighbors_named(text)
+            if problem:
+                errors["neighbor"] = [problem]
+            else:
+                neighbor_ids = found
+    user_id = None
+    text = user.strip()
+    if text:
+        user_id = _an_id(text, highest=_USER_ID_MAX)
+        if user_id is None:
+            user_id = (
+                User.objects.filter(username__iexact=text).values_list("pk", flat=True).first()
+            )
+            if user_id is None:
+                errors["user"] = ["No staff member has this username (or give their id)."]
+    for name, day in (("from", since), ("to", until)):
+        if day is not None and not _EARLIEST_DAY <= day <= _LATEST_DAY:
+            errors[name] = [f"A date from {_EARLIEST_DAY} to {_LATEST_DAY}."]
+    if since and until and since > until and "to" not in errors:
+        errors["to"] = ["On or after the date in from."]
+    if errors:
+        raise AccessLogFilterError(errors)
+    return AccessLogFilters(case_id, neighbor_ids, user_id, since, until, break_glass)
+
+
+def _neighbors_named(text: str) -> tuple[tuple[int, ...], str]:
+    keys = [key for key in (name_key(word) for word in text.split()) if key]
+    if sum(map(len, keys)) < 2:
+        return (), "At least 2 letters of a name, or the neighbor's id."
+    if any("\x00" in key for key in keys):
+        return (), "A name cannot hold a NUL character."
+    neighbors = Neighbor.objects.all()
+    for key in keys:
+        neighbors = neighbors.filter(
+            Q(first_name_key__contains=key)
+            | Q(last_name_key__contains=key)
+            | Q(alias_key__contains=key)
+        )
+    found = tuple(
+        neighbors.order_by("id").values_list("pk", flat=True)[: NEIGHBORS_BY_NAME_MAX + 1]
+    )
+    if not found:
+        return (), "No neighbor's name or alias holds this."
+    if len(found) > NEIGHBORS_BY_NAME_MAX:
+        return (), (
+            f"More than {NEIGHBORS_BY_NAME_MAX} neighbors match: give more of the name, "
+            "or the neighbor's id."
+        )
+    return found, ""
+
+
+def _reads_of(*, case_ids: list[int], neighbor_ids: tuple[int, ...] = ()) -> Q:
+    """Entries that read these cases or neighbors: by their case, and (PostgreSQL, whose GIN
+    index serves it) the list and search entries that name them among the objects shown."""
+    reads = Q(case_id__in=case_ids)
+    if connection.vendor == "postgresql":
+        for case_id in case_ids:
+            reads |= Q(object_type="case", object_ids__contains=[case_id])
+        for neighbor_id in neighbor_ids:
+            reads |= Q(object_type="neighbor", object_ids__contains=[neighbor_id])
+    return reads
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def access_log_for_review(filters: AccessLogFilters | None = None) -> QuerySet[AccessLog]:
+    """The access log, newest first, narrowed by the auditor's filters."""
+    filters = filters or AccessLogFilters()
     entries = AccessLog.objects.all()
-    if case_id is not None:
-        entries = entries.filter(case_id=case_id)
-    if user_id is not None:
-        entries = entries.filter(user_id=user_id)
+    if filters.case_id is not None:
+        entries = entries.filter(_reads_of(case_ids=[filters.case_id]))
+    if filters.neighbor_ids is not None:
+        case_ids = list(
+            Case.objects.filter(neighbor_id__in=filters.neighbor_ids).values_list("pk", flat=True)
+        )
+        entries = entries.filter(_reads_of(case_ids=case_ids, neighbor_ids=filters.neighbor_ids))
+    if filters.user_id is not None:
+        entries = entries.filter(user_id=filters.user_id)
+    if filters.since is not None:
+        entries = entries.filter(at__gte=_local_midnight(filters.since))
+    if filters.until is not None:
+        entries = entries.filter(at__lt=_local_midnight(filters.until + timedelta(days=1)))
+    if filters.break_glass is True:
+        entries = entries.exclude(reason="")
+    elif filters.break_glass is False:
+        entries = entries.filter(reason="")
     return entries.select_related("user").order_by("-at", "-id")
 
 
-def access_log_json(entry: Any) -> dict[str, Any]:
+def case_numbers(case_ids: Iterable[int | None]) -> dict[int, str]:
+    """{id: number} for the cases access-log entries name: one query for a page of them."""
+    wanted = {pk for pk in case_ids if pk is not None}
+    if not wanted:
+        return {}
+    return dict(Case.objects.filter(pk__in=wanted).values_list("pk", "number"))
+
+
+def access_log_json(entry: AccessLog) -> dict[str, Any]:
     return {
         "id": entry.pk,
         "at": entry.at,
@@ -287,4 +539,56 @@ def access_log_json(entry: Any) -> dict[str, Any]:
         "client_address": entry.client_address,
         "request_id": entry.request_id,
         "path": entry.path,
+        "reason": entry.reason or None,
     }
+
+
+ACCESS_LOG_CSV_COLUMNS = (
+    "at",
+    "user",
+    "user_id",
+    "action",
+    "object_type",
+    "object_ids",
+    "case",
+    "case_number",
+    "outcome",
+    "reason",
+    "client_address",
+    "request_id",
+    "path",
+)
+_CSV_CHUNK = 2000
+
+
+def access_log_rows(entries: QuerySet[AccessLog]) -> Iterator[list[str]]:
+    """The entries as CSV rows (ACCESS_LOG_CSV_COLUMNS), local times, streamed in chunks: two
+    queries per chunk whatever the size of the export."""
+    zone = timezone.get_current_timezone()
+    chunk: list[AccessLog] = []
+
+    def rows(batch: list[AccessLog]) -> Iterator[list[str]]:
+        numbers = case_numbers(e.case_id for e in batch)
+        for e in batch:
+            yield [
+                e.at.astimezone(zone).isoformat(),
+                e.user.get_username() if e.user else "",
+                str(e.user_id or ""),
+                e.action,
+                e.object_type,
+                " ".join(map(str, e.object_ids or [])),
+                str(e.case_id or ""),
+                numbers.get(e.case_id, "") if e.case_id else "",
+                e.outcome,
+                e.reason,
+                e.client_address or "",
+                e.request_id,
+                e.path,
+            ]
+
+    for entry in entries.iterator(chunk_size=_CSV_CHUNK):
+        chunk.append(entry)
+        if len(chunk) == _CSV_CHUNK:
+            yield from rows(chunk)
+            chunk = []
+    yield from rows(chunk)

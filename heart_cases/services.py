@@ -550,7 +550,9 @@ def access_log_write(
     client_address: str | None = None,
     request_id: str = "",
     path: str = "",
+    reason: str = "",
 ) -> AccessLog:
+    """`reason`: why a navigator broke the glass (selectors.case_access_check); blank else."""
     return AccessLog.objects.create(
         user=user if isinstance(user, User) else None,
         action=action,
@@ -561,6 +563,7 @@ def access_log_write(
         client_address=client_address,
         request_id=request_id[:64],
         path=path[:300],
+        reason=reason,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -218,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
     # Folds the changes noted since the last read into the metrics facts, so that a dashboard
     # read after a quiet hour does not pay for the hour's intake.
     "metrics-refresh": {"task": "metrics.refresh_facts", "schedule": 60.0},
+    # Yesterday's break-the-glass reads, to the supervisors, once a day (in TIME_ZONE).
+    "notify-break-glass-reads": {
+        "task": "navigation.notify_break_glass_reads",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 # Whether a metrics read folds waiting changes in first (live numbers on one database). Off
 # where reports read a replica: the beat task above keeps the facts current there.

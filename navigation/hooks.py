@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from heart_cases import hooks
 from heart_cases.models import Case
@@ -24,6 +25,18 @@ def case_page_context(*, case: Case, user: User) -> dict[str, Any]:
     return {"attempts": list(attempts.order_by("occurred_at", "id")), "pairs": list(pairs)}
 
 
+def pair_access(user: User, cases: QuerySet[Case]) -> bool:
+    """Whether one of `cases` is open to the navigator without a reason: a pair they are or
+    were on (an inactive pair too) was ever assigned it, or it is open and has no pair yet
+    (waiting cases are anyone's to pick up). One query."""
+    theirs = PairAssignment.objects.filter(case=OuterRef("pk")).filter(
+        Q(pair__clinician=user) | Q(pair__peer=user)
+    )
+    has_pair = PairAssignment.objects.filter(case=OuterRef("pk"), ended_at__isnull=True)
+    waiting = Q(status=Case.Status.OPEN) & ~Q(Exists(has_pair))
+    return cases.filter(Q(Exists(theirs)) | waiting).exists()
+
+
 def register() -> None:
     hooks.register_follow_up_scheduler(services.FollowUpScheduler())
     hooks.register_case_section(
@@ -33,6 +46,7 @@ def register() -> None:
     hooks.register_case_filter("pair", selectors.cases_of_pair)
     hooks.register_case_closed(services.tasks_cancel_for_closed_case)
     hooks.register_case_page_context(case_page_context)
+    hooks.register_pair_access(pair_access)
     hooks.register_history_source(
         hooks.HistorySource(
             label=lambda row: f"contact attempt #{row.id}",

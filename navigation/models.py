@@ -162,7 +162,9 @@ class Notice(models.Model):
         REFERRAL_UPDATE = "referral_update", "Referral update"
         REFERRAL_CHASED = "referral_chased", "Referral not acknowledged"
         REFERRAL_EXPIRED = "referral_expired", "Referral expired"
+        CONSENT_EXPIRED = "consent_expired", "Consent to share expired"
         CLOSE_PROMPT = "close_prompt", "Ready to close"
+        BREAK_GLASS = "break_glass", "Break-the-glass reads"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     subject_key = models.CharField(max_length=80, help_text="What it is about, e.g. task:12.")

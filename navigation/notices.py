@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.template import Context
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
-from heart_cases.models import Case
+from heart_cases.models import AccessLog, Case
 from heart_cases.queueing import enqueue_on_commit
 
 from .models import FollowUpTask, Notice, Notification
@@ -206,3 +208,43 @@ def _notify(pairs: list[tuple[int, NoticeItem]], *, kind: str, email: bool) -> N
         from .tasks import send_pending_emails
 
         enqueue_on_commit(send_pending_emails)
+
+
+@transaction.atomic
+def break_glass_notice_send(*, day: date, created_by: str) -> Notice | None:
+    """Tell the supervisors of one local day's break-the-glass reads (access-log entries that
+    carry a reason): how many, by whom, with a link to them in the access log. Once per day,
+    the notice's subject being the date; nothing for a day without any. Names no neighbor:
+    the reasons and the cases are behind the link."""
+    from .selectors import supervisors
+
+    subject_key = f"break-glass:{day.isoformat()}"
+    if Notice.objects.filter(kind=Notice.Kind.BREAK_GLASS, subject_key=subject_key).exists():
+        return None
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    reads = AccessLog.objects.filter(at__gte=start, at__lt=end).exclude(reason="")
+    by_reader = list(reads.values("user_id").annotate(n=Count("id")).order_by("-n", "user_id"))
+    if not by_reader:
+        return None
+    people = User.objects.in_bulk([row["user_id"] for row in by_reader if row["user_id"]])
+    readers = []
+    for row in by_reader:
+        person = people.get(row["user_id"])
+        name = (person.get_full_name() or person.get_username()) if person else "—"
+        readers.append({"name": name, "count": row["n"]})
+    context = {
+        "day": day,
+        "count": sum(row["n"] for row in by_reader),
+        "cases": reads.values("case_id").distinct().count(),
+        "readers": readers,
+    }
+    return notice_send(
+        kind=Notice.Kind.BREAK_GLASS,
+        subject_key=subject_key,
+        recipients=supervisors(),
+        context=context,
+        created_by=created_by,
+        link=f"/access-log/?break_glass=true&from={day.isoformat()}&to={day.isoformat()}",
+    )

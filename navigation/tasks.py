@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -10,7 +12,7 @@ from heart_cases.actors import system_actor
 from heart_cases.models import Case
 from heart_cases.queueing import enqueue_now
 
-from . import services, sweeps
+from . import notices, services, sweeps
 
 
 @shared_task(name="navigation.assign_case", max_retries=3, default_retry_delay=30)
@@ -39,3 +41,13 @@ def send_pending_emails() -> None:
     more = sweeps.send_pending_emails(batch=sweeps.EMAIL_BATCH)
     if more:
         enqueue_now(send_pending_emails)
+
+
+@shared_task(name="navigation.notify_break_glass_reads", max_retries=3, default_retry_delay=300)
+def notify_break_glass_reads() -> None:
+    """Beat, daily: tell the supervisors of yesterday's break-the-glass reads. Once a day: the
+    notice's subject is the date, so a second run, a second beat or a redelivery adds nothing."""
+    notices.break_glass_notice_send(
+        day=timezone.localdate() - timedelta(days=1),
+        created_by="navigation.notify_break_glass_reads",
+    )

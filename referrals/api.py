@@ -36,7 +36,7 @@ from heart_cases.selectors import case_get_for_user
 from heart_cases.services import TransitionError
 
 from . import fhir, selectors, services
-from .models import Consent, ReasonCode, Referral, Service
+from .models import CONSENT_REASONS, Consent, ReasonCode, Referral, Service
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
@@ -202,6 +202,12 @@ class ReferralOutput(serializers.Serializer):
             "name": serializers.CharField(required=False),
             "phone": serializers.CharField(),
             "language": serializers.CharField(),
+            "withheld": serializers.ChoiceField(
+                choices=["consent-withdrawn", "consent-expired"],
+                allow_null=True,
+                required=False,
+                help_text="Provider staff: why the name and phone are no longer shown.",
+            ),
         },
     )
     provider = inline_serializer(
@@ -230,8 +236,22 @@ class ReferralOutput(serializers.Serializer):
             "obtained_at": serializers.DateTimeField(),
             "obtained_by": PersonOutput(),
             "withdrawn_at": serializers.DateTimeField(allow_null=True),
+            "purpose": serializers.CharField(),
+            "scope": serializers.ListField(
+                child=serializers.ChoiceField(choices=Consent.Scope.choices)
+            ),
+            "expires_at": serializers.DateTimeField(),
+            "active": serializers.BooleanField(),
         },
         required=False,
+    )
+    part2 = serializers.BooleanField(
+        required=False, help_text="Staff: the referral is under 42 CFR Part 2."
+    )
+    part2_notice = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Provider staff: the 42 CFR § 2.32 notice that goes with this disclosure.",
     )
     navigator = ContactOutput()
     requested_at = serializers.DateTimeField()
@@ -251,6 +271,25 @@ class ConsentInput(serializers.Serializer):
     obtained = serializers.BooleanField()
     method = serializers.ChoiceField(choices=Consent.Method.choices)
     obtained_at = AwareDateTimeField()
+    purpose = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text=f"What the neighbor consented to; default {Consent.DEFAULT_PURPOSE!r}. "
+        "Required under 42 CFR Part 2.",
+    )
+    scope = serializers.ListField(
+        child=serializers.ChoiceField(choices=Consent.Scope.choices),
+        required=False,
+        max_length=len(Consent.Scope.values),
+        help_text=f"What may be shared; default {' '.join(Consent.DEFAULT_SCOPE)}. Under 42 "
+        "CFR Part 2 it holds substance_use.",
+    )
+    expires_at = AwareDateTimeField(
+        happened=False,
+        required=False,
+        help_text="Until when; default a year after obtained_at. In the past is a 400.",
+    )
 
     def validate_obtained(self, value: bool) -> bool:
         if not value:
@@ -339,6 +378,9 @@ class ReferralListCreateApi(APIView):
                 reason=values["reason"],
                 consent_method=values["consent"]["method"],
                 consent_obtained_at=values["consent"]["obtained_at"],
+                consent_purpose=values["consent"].get("purpose"),
+                consent_scope=values["consent"].get("scope"),
+                consent_expires_at=values["consent"].get("expires_at"),
             )
         except services.ReferralInvalid as exc:
             raise serializers.ValidationError(exc.errors) from exc
@@ -428,7 +470,10 @@ class NoteInput(serializers.Serializer):
 
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=ReasonCode.choices)
+    # The consent reasons are the system's: a withdrawal or an expiry gives them, not a person.
+    reason = serializers.ChoiceField(
+        choices=[(c, label) for c, label in ReasonCode.choices if c not in CONSENT_REASONS]
+    )
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 

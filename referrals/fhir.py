@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from heart_cases.models import Need
 
+from . import disclosure
 from .models import ReasonCode, Referral
 
 TASK_PROFILE = (
@@ -73,11 +74,18 @@ def _status_reason(referral: Referral) -> dict[str, Any] | None:
 def referral_bundle(
     referral: Referral, *, timeline: list[dict[str, Any]] | None = None, notes: bool = True
 ) -> dict[str, Any]:
-    """The Bundle. `notes` adds the program's free-text notes (staff only)."""
+    """The Bundle. `notes` adds the program's free-text notes (staff only); without them it is
+    the provider's copy, which names the neighbor only as far as the consent covers now
+    (referrals.disclosure). A Part 2 referral's resources carry the 42CFRPart2 security label,
+    and the provider's copy the §2.32 notice."""
     task_urn = _urn(referral, "task")
     request_urn = _urn(referral, "service-request")
-    neighbor = referral.case.neighbor
     need = Need(referral.service.category)
+    if notes:
+        neighbor_name, shared_reason = referral.case.neighbor.display_name, referral.reason
+    else:
+        shared = disclosure.provider_view(referral)
+        neighbor_name, shared_reason = shared.name or "Neighbor (not shared)", shared.reason
     service_request: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": str(referral.pk),
@@ -88,12 +96,13 @@ def referral_bundle(
             {"coding": [{"system": NEED_SYSTEM, "code": need.value, "display": need.label}]}
         ],
         "code": {"text": referral.service.name},
-        "subject": {"display": neighbor.display_name},
+        "subject": {"display": neighbor_name},
         "authoredOn": _when(referral.requested_at),
         "requester": {"display": _person(referral)},
         "performer": [{"display": referral.provider.name}],
-        "reasonCode": [{"text": referral.reason}],
     }
+    if shared_reason:
+        service_request["reasonCode"] = [{"text": shared_reason}]
     task: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(referral.pk),
@@ -121,7 +130,7 @@ def referral_bundle(
             ]
         },
         "focus": {"reference": request_urn, "type": "ServiceRequest"},
-        "for": {"display": neighbor.display_name},
+        "for": {"display": neighbor_name},
         "authoredOn": _when(referral.requested_at),
         "lastModified": _when(referral.status_changed_at),
         "requester": {"display": _person(referral)},
@@ -156,9 +165,13 @@ def referral_bundle(
             }
             for step in timeline
         )
+    if not notes and referral.is_part2:
+        # 42 CFR § 2.32: the redisclosure notice goes with the disclosure itself.
+        language = disclosure.language_of(referral.provider.contact_language)
+        task_notes.append({"text": f"42 CFR § 2.32: {disclosure.PART2_NOTICE[language]}"})
     if task_notes:
         task["note"] = task_notes
-    return {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": f"referral-{referral.pk}",
         "type": "collection",
@@ -168,3 +181,7 @@ def referral_bundle(
             {"fullUrl": request_urn, "resource": service_request},
         ],
     }
+    if referral.is_part2:
+        for resource in (bundle, task, service_request):
+            resource.setdefault("meta", {})["security"] = [dict(disclosure.PART2_SECURITY)]
+    return bundle

@@ -10,12 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 from heart_cases.models import Need
 
-from .models import Consent, ReasonCode, Service
+from .models import CONSENT_REASONS, Consent, ReasonCode, Service
 
 # <input type="datetime-local"> sends local time without an offset: read in the program's zone.
 _LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 # People choose among these; `expired` is the sweep's, never a person's.
-PERSON_REASONS = [(code, label) for code, label in ReasonCode.choices if code != ReasonCode.EXPIRED]
+PERSON_REASONS = [
+    (code, label)
+    for code, label in ReasonCode.choices
+    if code != ReasonCode.EXPIRED and code not in CONSENT_REASONS
+]
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -57,15 +61,30 @@ class ReferForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     consent_obtained = forms.BooleanField(
-        label=_(
-            "The neighbor consented to share their name, phone, language and this reason "
-            "with the provider"
-        ),
+        label=_("The neighbor consented to share what is ticked below with the provider"),
         error_messages={"required": _("A referral is sent only with the neighbor's consent.")},
     )
     consent_method = forms.ChoiceField(label=_("How"), choices=Consent.Method.choices)
     consent_obtained_at = forms.DateTimeField(
         label=_("When"), input_formats=_LOCAL_FORMATS, widget=LocalDateTimeInput()
+    )
+    consent_scope = forms.MultipleChoiceField(
+        label=_("What may be shared"),
+        choices=Consent.Scope.choices,
+        initial=list(Consent.DEFAULT_SCOPE),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    consent_purpose = forms.CharField(
+        label=_("For what purpose (required for substance-use care, 42 CFR Part 2)"),
+        max_length=200,
+        required=False,
+    )
+    consent_expires_at = forms.DateTimeField(
+        label=_("Until (a year if left empty)"),
+        input_formats=_LOCAL_FORMATS,
+        widget=LocalDateTimeInput(),
+        required=False,
     )
 
 

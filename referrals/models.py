@@ -8,6 +8,8 @@ through `services.py`, which names the actor and the reason of each change.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -162,12 +164,27 @@ class ServiceLocation(models.Model):
 
 
 class Consent(models.Model):
-    """The neighbor's consent to share what the handoff needs with one provider: how it was
-    given, when, and who recorded it. Withdrawing it cancels the referrals still open under it."""
+    """The neighbor's consent to share with one provider: how it was given, when, who recorded
+    it, for what purpose, what may be shared (scope) and until when. Withdrawing it, or its
+    expiry, cancels the referrals still open under it, and the provider keeps their status but
+    no longer sees who the neighbor is."""
 
     class Method(models.TextChoices):
         VERBAL = "verbal", "Verbal"
         WRITTEN = "written", "Written"
+
+    class Scope(models.TextChoices):
+        """What may be shared: the neighbor's name and phone (contact), the referral's reason,
+        the needs the responders recorded, and whether substance use is involved (42 CFR
+        Part 2)."""
+
+        CONTACT = "contact", "Name and phone"
+        REASON = "reason", "The reason for the referral"
+        NEEDS = "needs", "The needs recorded at the field response"
+        SUBSTANCE_USE = "substance_use", "Substance use (42 CFR Part 2)"
+
+    DEFAULT_PURPOSE = "care coordination"
+    DEFAULT_SCOPE = ("contact", "reason")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referral_consents")
     neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="+")
@@ -182,6 +199,12 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     withdrawal_note = models.TextField(blank=True)
+    purpose = models.CharField(max_length=200, default=DEFAULT_PURPOSE)
+    # A subset of Scope's values, in Scope's order.
+    scope = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    # When the expiry sweep cancelled what was open under it (once).
+    expiry_handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -197,9 +220,17 @@ class Consent(models.Model):
     def __str__(self) -> str:
         return f"Consent #{self.pk} ({self.method}) to share with {self.provider_id}"
 
+    def active_at(self, moment: datetime) -> bool:
+        return self.withdrawn_at is None and moment < self.expires_at
+
     @property
     def active(self) -> bool:
-        return self.withdrawn_at is None
+        """Neither withdrawn nor expired: what it covers may be shared now."""
+        return self.active_at(timezone.now())
+
+    def covers(self, part: str) -> bool:
+        """Whether `part` (a Scope value) may be shared now."""
+        return self.active and part in self.scope
 
 
 class ReasonCode(models.TextChoices):
@@ -216,7 +247,13 @@ class ReasonCode(models.TextChoices):
     NEIGHBOR_DECLINED = "neighbor-declined", "Neighbor declined"
     UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
     EXPIRED = "expired", "Expired (not answered in time)"
+    CONSENT_WITHDRAWN = "consent-withdrawn", "The neighbor withdrew consent"
+    CONSENT_EXPIRED = "consent-expired", "The neighbor's consent expired"
     OTHER = "other", "Other"
+
+
+# Reasons only the system gives (a withdrawal, the consent sweep): no person picks them.
+CONSENT_REASONS = frozenset({ReasonCode.CONSENT_WITHDRAWN, ReasonCode.CONSENT_EXPIRED})
 
 
 class Referral(models.Model):
@@ -313,6 +350,14 @@ class Referral(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_part2(self) -> bool:
+        """Under 42 CFR Part 2 (API.md): a substance-use service, or consent whose scope holds
+        substance use. Every disclosure of it carries the §2.32 notice."""
+        return self.service.category == Need.SUBSTANCE_USE or (
+            Consent.Scope.SUBSTANCE_USE in self.consent.scope
+        )
 
 
 class ProviderEmail(models.Model):

@@ -11,9 +11,11 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import translation
 
 from heart_cases.models import Case
 
+from . import disclosure
 from .models import Consent, Provider, ProviderMembership, Referral, Service, ServiceLanguage
 
 VIEW_REFERRAL = "referrals.view_referral"
@@ -243,7 +245,12 @@ def referral_json(
             "obtained_at": consent.obtained_at,
             "obtained_by": _person(consent.obtained_by),
             "withdrawn_at": consent.withdrawn_at,
+            "purpose": consent.purpose,
+            "scope": consent.scope,
+            "expires_at": consent.expires_at,
+            "active": consent.active,
         },
+        "part2": referral.is_part2,
         "requested_at": referral.requested_at,
         "requested_by": _person(referral.requested_by),
         "acknowledged_at": referral.acknowledged_at,
@@ -264,8 +271,10 @@ def referral_json(
 def referral_json_for_provider(
     referral: Referral, *, timeline: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """What provider staff see: only what the handoff needs (API.md)."""
-    neighbor = referral.case.neighbor
+    """What provider staff see: only what the handoff needs (API.md), and of the neighbor only
+    what the consent covers now (referrals.disclosure)."""
+    shared = disclosure.provider_view(referral)
+    language = translation.get_language()
     body: dict[str, Any] = {
         "id": referral.pk,
         "status": referral.status,
@@ -281,12 +290,14 @@ def referral_json_for_provider(
             "name": referral.service.name,
             "category": referral.service.category,
         },
-        "reason": referral.reason,
+        "reason": shared.reason,
         "neighbor": {
-            "name": neighbor.display_name,
-            "phone": str(neighbor.phone) if neighbor.phone else "",
-            "language": neighbor.language,
+            "name": shared.name,
+            "phone": shared.phone,
+            "language": shared.language,
+            "withheld": shared.withheld,
         },
+        "part2_notice": disclosure.part2_notice(referral, language) or None,
         "navigator": navigator_contact(referral),
         "requested_at": referral.requested_at,
         "acknowledged_at": referral.acknowledged_at,

@@ -25,7 +25,7 @@ from django.utils import timezone
 from heart_cases import clock
 from heart_cases.actors import stamp, system_actor
 from heart_cases.calendar import add_business_days
-from heart_cases.models import Case
+from heart_cases.models import Case, Need
 from heart_cases.queueing import enqueue_on_commit
 from heart_cases.services import TransitionError
 from navigation.models import FollowUpTask, Notice
@@ -132,10 +132,17 @@ def referral_create(
     consent_method: str,
     consent_obtained_at: datetime,
     provider: Provider | None = None,
+    consent_purpose: str | None = None,
+    consent_scope: list[str] | None = None,
+    consent_expires_at: datetime | None = None,
 ) -> Referral:
     """Refer the case's neighbor to a provider's service, with the consent to share recorded
-    (how, when, who took it). The provider is told at once: its staff in the portal, or, for an
-    organization without accounts, its intake address by an email carrying a signed link."""
+    (how, when, who took it, for what purpose, what may be shared, until when; API.md). The
+    provider is told at once: its staff in the portal, or, for an organization without
+    accounts, its intake address by an email carrying a signed link.
+
+    Under 42 CFR Part 2 (a substance-use service, or substance use in the scope) consent must be
+    written, name its purpose and hold substance use in its scope (§2.31)."""
     # Serialise with closing the case and with a second click on "Refer".
     case = Case.objects.select_for_update(of=("self",)).select_related("neighbor").get(pk=case.pk)
     if case.status != Case.Status.OPEN:
@@ -154,6 +161,16 @@ def referral_create(
     consent_time_problem = clock.time_out_of_range(consent_obtained_at)
     if consent_time_problem:
         errors.setdefault("consent", []).append(f"Consent time: {consent_time_problem}")
+    consent_errors, terms = consent_terms(
+        method=consent_method,
+        obtained_at=consent_obtained_at,
+        purpose=consent_purpose,
+        scope=consent_scope,
+        expires_at=consent_expires_at,
+        service=service,
+    )
+    if consent_errors:
+        errors.setdefault("consent", []).extend(consent_errors)
     if not reason.strip():
         errors["reason"] = ["Say what the neighbor needs from the provider."]
     if errors:
@@ -171,6 +188,7 @@ def referral_create(
             method=consent_method,
             obtained_at=consent_obtained_at,
             obtained_by=actor,
+            **terms,
         ),
         actor=actor,
         reason=f"Consent ({consent_method}) to share with {provider.name}",
@@ -196,6 +214,60 @@ def referral_create(
     referral.save()
     _tell_provider(referral, kind=Notice.Kind.REFERRAL_SENT, created_by=actor.get_username())
     return referral
+
+
+def consent_terms(
+    *,
+    method: str,
+    obtained_at: datetime,
+    purpose: str | None,
+    scope: list[str] | None,
+    expires_at: datetime | None,
+    service: Service,
+) -> tuple[list[str], dict[str, Any]]:
+    """What the consent covers, with API.md's defaults, and what is wrong with it: (problems,
+    the Consent fields). Part 2 applies to a substance-use service or a scope that holds
+    substance use; its consent is written, names its purpose, and holds substance use."""
+    problems: list[str] = []
+    given_scope = list(Consent.DEFAULT_SCOPE) if scope is None else list(scope)
+    unknown = [part for part in given_scope if part not in Consent.Scope.values]
+    if unknown:
+        problems.append(
+            f"Scope {', '.join(map(repr, unknown))} is not one of: "
+            f"{' '.join(Consent.Scope.values)}."
+        )
+    ordered = [part for part in Consent.Scope.values if part in given_scope]
+    stated_purpose = (purpose or "").strip()
+    if purpose is not None and not stated_purpose:
+        problems.append("Name the purpose the neighbor consented to, or leave it out.")
+    if len(stated_purpose) > 200:
+        problems.append("The purpose is at most 200 characters.")
+    until = expires_at or obtained_at + timedelta(days=365)
+    if until <= timezone.now():
+        problems.append("The consent's expiry is in the past: it would cover nothing.")
+    elif until <= obtained_at:
+        problems.append("The consent must expire after it was given.")
+    part2 = service.category == Need.SUBSTANCE_USE or Consent.Scope.SUBSTANCE_USE in ordered
+    if part2:
+        if method != Consent.Method.WRITTEN:
+            problems.append(
+                "Substance-use information (42 CFR Part 2) is shared only with written consent."
+            )
+        if not stated_purpose:
+            problems.append(
+                "Under 42 CFR Part 2 the written consent names its purpose: give `purpose`."
+            )
+        if Consent.Scope.SUBSTANCE_USE not in ordered:
+            problems.append(
+                "This is a substance-use service (42 CFR Part 2): the consent's scope must "
+                "hold substance_use."
+            )
+    terms = {
+        "purpose": stated_purpose or Consent.DEFAULT_PURPOSE,
+        "scope": ordered,
+        "expires_at": until,
+    }
+    return problems, terms
 
 
 # --- the machine ---------------------------------------------------------------------------
@@ -356,6 +428,8 @@ def _after_transition(referral: Referral, *, step: Action, actor: User) -> None:
     elif step.target == Status.CANCELLED:
         if referral.status_reason == ReasonCode.EXPIRED:
             _tell_navigators(referral, kind=Notice.Kind.REFERRAL_EXPIRED, created_by=created_by)
+        elif referral.status_reason == ReasonCode.CONSENT_EXPIRED:
+            _tell_navigators(referral, kind=Notice.Kind.CONSENT_EXPIRED, created_by=created_by)
         _tell_provider(referral, kind=Notice.Kind.REFERRAL_UPDATE, created_by=created_by)
 
 
@@ -379,10 +453,39 @@ def consent_withdraw(*, actor: User, consent: Consent, note: str = "") -> Consen
             actor=actor,
             referral=referral,
             action="cancel",
-            reason_code=ReasonCode.NEIGHBOR_DECLINED,
+            reason_code=ReasonCode.CONSENT_WITHDRAWN,
             note=why,
         )
     return consent
+
+
+def consents_expire_due(*, actor: User, now: datetime, limit: int | None = None) -> int:
+    """Consents whose expiry passed, swept like a withdrawal: the referrals still open under
+    each are cancelled with the reason `consent-expired` (the navigators are told, as for
+    every cancellation), once. The provider already sees no identity from the expiry on
+    (referrals.disclosure); this settles what is still open."""
+    with transaction.atomic():
+        due = list(
+            Consent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("provider")
+            .filter(withdrawn_at__isnull=True, expiry_handled_at__isnull=True, expires_at__lte=now)
+            .order_by("expires_at", "id")[: limit or conf.SWEEP_BATCH]
+        )
+        for consent in due:
+            why = f"Consent to share with {consent.provider.name} expired"
+            for referral in Referral.objects.filter(consent=consent, status__in=OPEN).order_by(
+                "id"
+            ):
+                referral_transition(
+                    actor=actor,
+                    referral=referral,
+                    action="cancel",
+                    reason_code=ReasonCode.CONSENT_EXPIRED,
+                    note=why,
+                )
+            consent.expiry_handled_at = now
+            stamp(consent, actor=actor, reason=why).save()
+    return len(due)
 
 
 # When the case closes, referrals the provider has not taken up are cancelled with the reason
@@ -515,6 +618,8 @@ REASON_LABELS_ES: dict[str, str] = {
     ReasonCode.NEIGHBOR_DECLINED: "el vecino no aceptó",
     ReasonCode.UNABLE_TO_CONTACT: "no se pudo contactar",
     ReasonCode.EXPIRED: "vencida sin respuesta",
+    ReasonCode.CONSENT_WITHDRAWN: "el vecino retiró su consentimiento",
+    ReasonCode.CONSENT_EXPIRED: "venció el consentimiento del vecino",
     ReasonCode.OTHER: "otro motivo",
 }
 

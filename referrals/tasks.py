@@ -13,7 +13,7 @@ from django.utils import timezone
 from heart_cases import queueing
 from heart_cases.actors import system_actor
 
-from . import conf, links, services
+from . import conf, disclosure, links, services
 from .models import ProviderEmail
 
 SWEEP = "referrals.sweep_referrals"
@@ -26,12 +26,18 @@ def sweep_referrals() -> dict[str, int]:
     batch with SKIP LOCKED, so several workers can sweep at once; a full batch sweeps again."""
     actor = system_actor(SWEEP)
     now = timezone.now()
+    lapsed = services.consents_expire_due(actor=actor, now=now)
     expired = services.referrals_expire_due(actor=actor, now=now)
     chased = services.referrals_chase_due(actor=actor, now=now)
     requeued = _requeue_unsent_emails(now)
-    if max(expired, chased, requeued) >= conf.SWEEP_BATCH:
+    if max(lapsed, expired, chased, requeued) >= conf.SWEEP_BATCH:
         queueing.enqueue_now(sweep_referrals)
-    return {"expired": expired, "chased": chased, "emails_requeued": requeued}
+    return {
+        "consents_expired": lapsed,
+        "expired": expired,
+        "chased": chased,
+        "emails_requeued": requeued,
+    }
 
 
 def _requeue_unsent_emails(now: datetime) -> int:
@@ -112,6 +118,9 @@ def email_provider(self: object, referral_id: int, kind: str = ProviderEmail.Kin
         }
         text = render_to_string(f"referrals/email/provider_{kind}.{language}.txt", context)
         subject, _, body = text.strip().partition("\n")
+        notice = disclosure.part2_notice(referral, language)
+        if notice:  # 42 CFR § 2.32: the notice goes with every disclosure of a Part 2 referral
+            body = f"{body.strip()}\n\n42 CFR § 2.32: {notice}"
         send_mail(
             subject=subject.strip(),
             message=body.strip(),

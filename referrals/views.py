@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,7 @@ from heart_cases.models import Case
 from heart_cases.selectors import case_get_for_user
 from heart_cases.services import TransitionError
 
-from . import forms, links, selectors, services
+from . import disclosure, forms, links, selectors, services
 from .models import Referral, ServiceLanguage
 
 
@@ -126,7 +127,16 @@ def _item(referral: Referral, *, by: str, only: tuple[str, ...] | None = None) -
         names = [name for name in names if name != "acknowledge"]  # already marked viewed
     if only is not None:
         names = [name for name in names if name in only]
-    return {"r": referral, "actions": [(name, ACTION_LABELS[name]) for name in names]}
+    language = translation.get_language()
+    shared = disclosure.provider_view(referral)
+    return {
+        "r": referral,
+        "actions": [(name, ACTION_LABELS[name]) for name in names],
+        # The neighbor as the consent lets the provider see them, and the §2.32 notice.
+        "shared": shared,
+        "withheld_message": shared.withheld_message(language),
+        "part2_notice": disclosure.part2_notice(referral, language),
+    }
 
 
 def _with_actions(referrals: list[Referral], *, by: str) -> list[dict[str, Any]]:
@@ -309,6 +319,9 @@ def case_refer(request: HttpRequest, case_id: int) -> HttpResponse:
                 reason=values["reason"],
                 consent_method=values["consent_method"],
                 consent_obtained_at=values["consent_obtained_at"],
+                consent_scope=values["consent_scope"],
+                consent_purpose=values["consent_purpose"] or None,
+                consent_expires_at=values["consent_expires_at"],
             )
         except services.ReferralInvalid as exc:
             for field, errors in exc.errors.items():

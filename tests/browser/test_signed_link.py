@@ -63,16 +63,17 @@ def emailed_link(
     *,
     provider: str,
     service: str,
-) -> tuple[Referral, str]:
+    **consent: Any,
+) -> tuple[Referral, str, str]:
     """Refer the neighbor, run the email task as a worker would, and read the link out of the
-    email the provider's intake address received."""
+    email the provider's intake address received: (the referral, the link, the email's body)."""
     referral = referral_create(
         actor=clinician,
         case=case,
         service=Service.objects.get(provider__slug=provider, name=service),
         reason="The neighbor asked for help this week.",
-        consent_method="verbal",
         consent_obtained_at=timezone.now(),
+        **({"consent_method": "verbal"} | consent),
     )
     emails = [(task, args) for task, args in queued if task.name == "referrals.email_provider"]
     assert [args for _, args in emails] == [(referral.pk, "sent")]
@@ -84,7 +85,7 @@ def emailed_link(
     assert message.to == [referral.provider.email]
     found = re.search(r"^(https?://\S+/r/\S+/)$", message.body, flags=re.MULTILINE)
     assert found, message.body
-    return referral, found.group(1)
+    return referral, found.group(1), message.body
 
 
 def message_text(page: Any) -> str:
@@ -109,7 +110,7 @@ def test_a_provider_without_accounts_accepts_and_confirms_a_handoff_through_the_
     base_url, clinician, queued, page, artifacts
 ):
     case = open_case(clinician, number=1, first_name="Linda", last_name="Carter")
-    referral, link = emailed_link(
+    referral, link, _ = emailed_link(
         queued, clinician, case, provider="triangle-food-share", service="Community food pantry"
     )
     assert link.startswith(f"{base_url}/r/")
@@ -201,14 +202,22 @@ def test_a_provider_without_accounts_declines_through_the_emailed_link_with_a_re
     base_url, clinician, queued, page
 ):
     case = open_case(clinician, number=2, first_name="Marcus", last_name="Hill")
-    referral, link = emailed_link(
+    # Substance-use care: 42 CFR Part 2, on written consent naming its purpose.
+    referral, link, email = emailed_link(
         queued,
         clinician,
         case,
         provider="eno-recovery",
         service="Outpatient substance use treatment",
+        consent_method="written",
+        consent_purpose="referral for substance-use treatment",
+        consent_scope=["contact", "reason", "substance_use"],
     )
+    notice = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+    assert email.rstrip().endswith(f"42 CFR § 2.32: {notice}")
     page.goto(link)
+    assert notice in page.get_by_role("note").filter(has_text="42 CFR").inner_text()
+    assert "Marcus Hill" in page.locator(f"#referral-{referral.pk}").inner_text()
     page.get_by_label("Reason").select_option(label="No capacity")
     page.get_by_label("Note (optional)").fill("Full until next month.")
     press(page, "Decline", base_url=base_url)

@@ -4,16 +4,18 @@ hours; the navigator reaches the neighbor from the row (issue 18)."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 
 from heart_cases import queueing
 from heart_cases.actors import system_actor
 from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
-from navigation.models import FollowUpTask
+from navigation.models import FollowUpTask, ServiceSchedule, ServiceWindow
 from navigation.services import case_assign_auto
 
 pytestmark = [
@@ -34,6 +36,16 @@ def no_broker(monkeypatch):
 def test_a_saturday_follow_up_is_upcoming_on_sunday_and_says_why(
     live_server, page, artifacts, make_staff, make_pair
 ):
+    # The weekday pilot schedule, whatever an earlier test left active (data only). Under
+    # live_server an earlier transactional test's flush may have emptied the table without
+    # the serialized data coming back: ship the schedules again as their migration does.
+    if not ServiceSchedule.objects.exists():
+        shipped = importlib.import_module(
+            "navigation.migrations.0003_ship_pilot_and_expanded_schedules"
+        )
+        shipped.forwards(django_apps, None)
+    ServiceSchedule.objects.filter(program="CN").update(active=False)
+    assert ServiceSchedule.objects.filter(name__startswith="Pilot").update(active=True) == 1
     cad, _ = make_staff("cad", "responder", service_account=True)
     pair = make_pair("weekend")
     pair.clinician.set_password("heart-demo-weekend")
@@ -53,7 +65,10 @@ def test_a_saturday_follow_up_is_upcoming_on_sunday_and_says_why(
         )
         case_assign_auto(actor=system_actor("test"), case=result.case)
     task = FollowUpTask.objects.get(pk=result.follow_up.id)
-    assert task.outside_service_hours
+    assert task.outside_service_hours, (
+        task.work_by,
+        list(ServiceWindow.objects.values_list("schedule__name", "weekday", "opens", "closes")),
+    )
 
     with time_machine.travel(SUNDAY_NOON, tick=True):
         page.goto(f"{live_server.url}/login/")

@@ -32,6 +32,19 @@ def navigator(make_staff):
     return user, token_client(token)
 
 
+@pytest.fixture
+def on_her_pair(navigator, make_staff, supervisor):
+    """Give a case to a pair the navigator is on: once closed, a case that never had a pair is
+    no longer waiting for one, and reading it would need a reason (break the glass)."""
+
+    def assign(case_id):
+        peer, _ = make_staff("jamal", "peer")
+        pair = pair_create(actor=supervisor[0], clinician=navigator[0], peer=peer)
+        pair_assign(actor=supervisor[0], case=Case.objects.get(pk=case_id), pair=pair, reason="t")
+
+    return assign
+
+
 def test_case_list_is_paginated_and_filtered(intake, navigator):
     _, client = navigator
     first = intake()
@@ -139,9 +152,12 @@ def test_a_case_that_does_not_exist_is_404(navigator):
     assert client.get("/api/v1/cases/999999/").status_code == 404
 
 
-def test_history_lists_every_change_oldest_first_with_who_did_it(intake, navigator, responder):
+def test_history_lists_every_change_oldest_first_with_who_did_it(
+    intake, navigator, responder, on_her_pair
+):
     _, client = navigator
     created = intake()
+    on_her_pair(created["case"]["id"])
     client.post(
         f"/api/v1/cases/{created['case']['id']}/close/",
         {"outcome": "moved_away", "note": "Moved to Raleigh."},
@@ -164,9 +180,10 @@ def test_history_lists_every_change_oldest_first_with_who_did_it(intake, navigat
     assert history[0]["actor"] == responder[0].username
 
 
-def test_closing_a_case_twice_is_409_and_bad_outcomes_are_400(intake, navigator):
+def test_closing_a_case_twice_is_409_and_bad_outcomes_are_400(intake, navigator, on_her_pair):
     _, client = navigator
     case_id = intake()["case"]["id"]
+    on_her_pair(case_id)  # once closed, another pair's case would need a reason (break the glass)
     bad = client.post(f"/api/v1/cases/{case_id}/close/", {"outcome": "solved"}, format="json")
     assert bad.status_code == 400
     assert "outcome" in bad.json()["errors"]
@@ -222,9 +239,10 @@ def test_the_access_log_page_is_for_supervisors(client, intake, supervisor, navi
     assert "Access log" in page
 
 
-def test_the_timeline_says_each_change_in_plain_words(intake, navigator, client):
+def test_the_timeline_says_each_change_in_plain_words(intake, navigator, client, on_her_pair):
     reader, api_client = navigator
     case_id = intake()["case"]["id"]
+    on_her_pair(case_id)
     api_client.post(
         f"/api/v1/cases/{case_id}/close/",
         {"outcome": "moved_away", "note": "Moved to Raleigh."},

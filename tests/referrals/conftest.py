@@ -75,6 +75,7 @@ class City:
             reason=kw.pop("reason", "Counseling in Spanish after a crisis call."),
             consent_method=kw.pop("consent_method", "verbal"),
             consent_obtained_at=kw.pop("consent_obtained_at", timezone.now()),
+            **kw,  # consent_purpose, consent_scope, consent_expires_at
         )
 
 

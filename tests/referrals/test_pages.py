@@ -238,7 +238,7 @@ def test_a_navigator_cancels_a_referral_or_records_withdrawn_consent(client, cit
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, first.status_reason) == ("cancelled", "neighbor-declined")
-    assert (second.status, second.status_reason) == ("cancelled", "neighbor-declined")
+    assert (second.status, second.status_reason) == ("cancelled", "consent-withdrawn")
     assert second.consent.withdrawn_at is not None
 
 

@@ -138,7 +138,13 @@ def test_provider_staff_see_only_their_organizations_referrals(city):
 def test_provider_staff_see_only_what_the_handoff_needs(city):
     referral = city.refer()
     body = city.casa_api.get(f"/api/v1/referrals/{referral.pk}/").json()
-    assert body["neighbor"] == {"name": "Ana Diaz", "phone": "+19195550142", "language": "es"}
+    assert body["neighbor"] == {
+        "name": "Ana Diaz",
+        "phone": "+19195550142",
+        "language": "es",
+        "withheld": None,
+    }
+    assert body["part2_notice"] is None
     assert body["reason"] == "Counseling in Spanish after a crisis call."
     assert body["navigator"] == {"name": "María Ortega", "email": "maria@heart.example"}
     for hidden in ("case", "consent", "requested_by", "status_changed_by", "status_note"):
@@ -258,7 +264,7 @@ def test_withdrawing_consent_cancels_the_open_referrals_under_it(city):
     assert response.json()["cancelled_referrals"] == [referral.pk]
     referral.refresh_from_db()
     assert referral.status == "cancelled"
-    assert referral.status_reason == "neighbor-declined"
+    assert referral.status_reason == "consent-withdrawn"
     consent = referral.consent
     consent.refresh_from_db()
     assert consent.withdrawn_by == city.navigator

@@ -98,7 +98,7 @@ def test_an_acknowledged_referral_is_not_chased_but_still_expires_unanswered(cit
 
 def test_an_unanswered_referral_expires_once_after_five_business_days(city, made):
     first = sweep_at(2026, 12, 9, 9, 59)
-    assert first == {"expired": 0, "chased": 1, "emails_requeued": 0}
+    assert first == {"consents_expired": 0, "expired": 0, "chased": 1, "emails_requeued": 0}
     result = sweep_at(2026, 12, 9, 10, 1)
     assert result["expired"] == 1
     assert result["chased"] == 0  # past its expiry there is nothing to chase
@@ -153,7 +153,12 @@ def test_the_call_the_provider_check_is_settled_when_the_provider_answers(city, 
 def test_an_answered_referral_never_expires(city, made):
     with at(2026, 12, 3, 9, 0):
         referral_accept(actor=city.casa_staff, referral=made)
-    assert sweep_at(2026, 12, 30, 10, 0) == {"expired": 0, "chased": 0, "emails_requeued": 0}
+    assert sweep_at(2026, 12, 30, 10, 0) == {
+        "consents_expired": 0,
+        "expired": 0,
+        "chased": 0,
+        "emails_requeued": 0,
+    }
     made.refresh_from_db()
     assert made.status == "accepted"
 

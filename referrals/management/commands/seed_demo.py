@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from heart_cases.actors import stamp, system_actor
 from heart_cases.calendar import add_business_days
-from heart_cases.models import ELIGIBLE_CALL_TYPES, Case, FieldResponse
+from heart_cases.models import ELIGIBLE_CALL_TYPES, Case, FieldResponse, Need
 from heart_cases.services import (
     FieldResponseInput,
     NeighborInput,
@@ -292,6 +292,18 @@ ADDRESSES = [
 NEEDS = ["mental_health", "substance_use", "housing", "food", "medical", "benefits"]
 
 
+def demo_consent(service: Service, method: str) -> dict[str, Any]:
+    """The consent a navigator records: for substance-use care (42 CFR Part 2) always written,
+    naming its purpose and holding substance use in its scope."""
+    if service.category == Need.SUBSTANCE_USE:
+        return {
+            "consent_method": "written",
+            "consent_purpose": "referral for substance-use treatment",
+            "consent_scope": ["contact", "reason", "substance_use"],
+        }
+    return {"consent_method": method}
+
+
 class Command(BaseCommand):
     help = "Load the demo city (staff, pairs, providers, a few weeks of field responses)."
 
@@ -427,8 +439,8 @@ class Command(BaseCommand):
                     case=case,
                     service=service,
                     reason=f"Demo: the neighbor asked for help with {need.replace('_', ' ')}.",
-                    consent_method="verbal" if made % 2 else "written",
                     consent_obtained_at=timezone.now(),
+                    **demo_consent(service, "verbal" if made % 2 else "written"),
                 )
             for index, step in enumerate(steps, start=1):
                 extra = {"reason_code": "no-capacity"} if step == "decline" else {}
@@ -753,8 +765,8 @@ class DemoHistory:
             service=service,
             reason=f"Demo: {service.get_category_display().lower()} support after the "
             "field response.",
-            consent_method=self.rng.choice(["verbal", "written"]),
             consent_obtained_at=when,
+            **demo_consent(service, self.rng.choice(["verbal", "written"])),
         )
         self.referrals += 1
         answered_at = when + timedelta(hours=self.rng.uniform(1, 20))
