@@ -33,7 +33,16 @@ from .api_common import (
     require_perms,
 )
 from .middleware import client_address
-from .models import ELIGIBLE_CALL_TYPES, Case, CaseNumber, Disposition, Need, Program
+from .models import (
+    ELIGIBLE_CALL_TYPES,
+    AccessLog,
+    Case,
+    CaseNumber,
+    Disposition,
+    Need,
+    Neighbor,
+    Program,
+)
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 # A clock on a tablet may run a little ahead; an encounter further in the future is a mistake.
@@ -413,6 +422,20 @@ class CaseDetailOutput(serializers.Serializer):
     pair = PairOutput(allow_null=True)
     field_responses = FieldResponseOutput(many=True)
     follow_ups = FollowUpOutput(many=True)
+    attempts = inline_serializer(
+        "CaseAttempt",
+        {
+            "id": serializers.IntegerField(),
+            "task": serializers.IntegerField(),
+            "method": serializers.CharField(),
+            "outcome": serializers.CharField(),
+            "occurred_at": serializers.DateTimeField(),
+            "duration_minutes": serializers.IntegerField(allow_null=True),
+            "notes": serializers.CharField(allow_blank=True),
+            "made_by": serializers.CharField(),
+        },
+        many=True,
+    )
     referrals = serializers.ListField(child=serializers.DictField())
 
 
@@ -765,3 +788,55 @@ class AccessLogExportApi(APIView):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
         return response
+
+
+# --- records requests ----------------------------------------------------------------------
+
+
+class NeighborExportApi(APIView):
+    """A records request (API.md, "Consent and privacy"): everything the system holds about one
+    neighbor, as JSON, for a supervisor. The export is itself in the access log (action
+    `export`), once for the person and once for each of their cases, so that a review of any
+    of those cases finds it."""
+
+    permission_classes = [IsAuthenticated, require_perms("heart_cases.view_accesslog")]
+
+    @extend_schema(
+        operation_id="neighbors_export",
+        responses={
+            200: inline_serializer(
+                "NeighborExport",
+                {
+                    "exported_at": serializers.DateTimeField(),
+                    "neighbor_id": serializers.IntegerField(),
+                    "records": serializers.ListField(child=serializers.DictField()),
+                    "record_history": serializers.ListField(child=serializers.DictField()),
+                    "possible_duplicates": serializers.ListField(child=serializers.DictField()),
+                    "cases": serializers.ListField(child=serializers.DictField()),
+                    "access_log": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            401: DetailSerializer,
+            403: DetailSerializer,
+            404: DetailSerializer,
+        },
+    )
+    def get(self, request: Request, neighbor_id: int) -> Response:
+        neighbor = Neighbor.objects.filter(pk=neighbor_id).first()
+        if neighbor is None:
+            raise exceptions.NotFound("Not found.")
+        body = selectors.neighbor_export(neighbor)
+        record_ids = [record["id"] for record in body["records"]]
+        services.access_log_write_by_case(
+            user=request.user,
+            action=AccessLog.Action.EXPORT,
+            object_type="neighbor",
+            ids_by_case={
+                None: record_ids,
+                **{case["id"]: record_ids for case in body["cases"]},
+            },
+            client_address=client_address(request),
+            request_id=getattr(request._request, "request_id", ""),
+            path=request.path,
+        )
+        return Response(body)

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from .hooks import HistorySource, registry
-from .models import AccessLog, Case, FieldResponse, Neighbor, NeighborPhone
+from .models import AccessLog, Case, FieldResponse, Neighbor, NeighborPhone, PossibleDuplicate
 from .services import name_key
 
 VIEW_CASE = "heart_cases.view_case"
@@ -105,7 +105,12 @@ def field_response_json(response: FieldResponse) -> dict[str, Any]:
 
 
 # Sections other apps add to a case; present (empty) even when no app provides them.
-_SECTION_DEFAULTS: dict[str, Any] = {"pair": None, "follow_ups": [], "referrals": []}
+_SECTION_DEFAULTS: dict[str, Any] = {
+    "pair": None,
+    "follow_ups": [],
+    "attempts": [],
+    "referrals": [],
+}
 
 
 def case_detail(case: Case) -> dict[str, Any]:
@@ -592,3 +597,64 @@ def access_log_rows(entries: QuerySet[AccessLog]) -> Iterator[list[str]]:
             yield from rows(chunk)
             chunk = []
     yield from rows(chunk)
+
+
+# --- records requests ---------------------------------------------------------------------
+
+
+def neighbor_records(neighbor: Neighbor) -> list[Neighbor]:
+    """The records that are this person: the one asked for, the record it is linked into (if
+    any), and every record linked into either. Never a merge: each keeps its own history."""
+    root_id = neighbor.linked_to_id or neighbor.pk
+    return list(
+        Neighbor.objects.filter(Q(pk=root_id) | Q(linked_to_id=root_id) | Q(pk=neighbor.pk))
+        .prefetch_related("phones")
+        .order_by("id")
+    )
+
+
+def neighbor_export(neighbor: Neighbor) -> dict[str, Any]:
+    """Everything the system holds about one person (a records request, API.md): each of their
+    records with its phones and its history, every case with all that is in it (field
+    responses, follow-ups, attempts, referrals and their consents, by the apps' case sections)
+    and the history of each, the possible-duplicate reviews that name them, and who read their
+    data (the access log)."""
+    records = neighbor_records(neighbor)
+    ids = [record.pk for record in records]
+    cases = list(
+        Case.objects.filter(neighbor_id__in=ids)
+        .select_related("neighbor", "previous_case")
+        .order_by("opened_at", "id")
+    )
+    history = Neighbor.history.filter(id__in=ids).select_related("history_user")
+    duplicates = PossibleDuplicate.objects.filter(
+        Q(neighbor_id__in=ids) | Q(other_id__in=ids)
+    ).order_by("id")
+    reads = access_log_for_review(AccessLogFilters(neighbor_ids=tuple(ids))).select_related("user")
+    return {
+        "exported_at": timezone.now(),
+        "neighbor_id": neighbor.pk,
+        "records": [neighbor_json(record, phones=record.phones.all()) for record in records],
+        "record_history": [
+            {
+                "at": row.history_date,
+                "record": row.id,
+                "action": _ACTIONS.get(row.history_type, row.history_type),
+                "actor": row.history_user.get_username() if row.history_user else None,
+                "reason": row.history_change_reason or "",
+            }
+            for row in history.order_by("history_date", "history_id")
+        ],
+        "possible_duplicates": [
+            {
+                "id": pair.pk,
+                "records": [pair.neighbor_id, pair.other_id],
+                "reason": pair.reason,
+                "status": pair.status,
+                "resolved_at": pair.resolved_at,
+            }
+            for pair in duplicates
+        ],
+        "cases": [{**case_detail(case), "history": case_history(case)} for case in cases],
+        "access_log": [access_log_json(entry) for entry in reads],
+    }

@@ -15,6 +15,11 @@ api_v1: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/history/", api.CaseHistoryApi.as_view(), name="case-history"),
     path("cases/<int:case_id>/close/", api.CaseCloseApi.as_view(), name="case-close"),
     path("access-log/", api.AccessLogApi.as_view(), name="access-log"),
+    path(
+        "neighbors/<int:neighbor_id>/export/",
+        api.NeighborExportApi.as_view(),
+        name="neighbor-export",
+    ),
     path("access-log/export/", api.AccessLogExportApi.as_view(), name="access-log-export"),
     path("auth/logout/", auth_api.LogoutApi.as_view(), name="auth-logout"),
     path("", include("navigation.api_urls")),

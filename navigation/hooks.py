@@ -43,6 +43,7 @@ def register() -> None:
         "pair", lambda case: selectors.pair_json(selectors.case_current_pair(case)), empty=None
     )
     hooks.register_case_section("follow_ups", selectors.case_follow_ups, empty=[])
+    hooks.register_case_section("attempts", selectors.case_attempts, empty=[])
     hooks.register_case_filter("pair", selectors.cases_of_pair)
     hooks.register_case_closed(services.tasks_cancel_for_closed_case)
     hooks.register_case_page_context(case_page_context)

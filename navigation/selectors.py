@@ -51,6 +51,24 @@ def case_follow_ups(case: Case) -> list[dict[str, Any]]:
     return [follow_up_json(t) for t in FollowUpTask.objects.filter(case=case).order_by("id")]
 
 
+def case_attempts(case: Case) -> list[dict[str, Any]]:
+    """Every contact attempt on the case, oldest first: who, how, what came of it, the notes."""
+    attempts = ContactAttempt.objects.filter(case=case).select_related("made_by")
+    return [
+        {
+            "id": attempt.pk,
+            "task": attempt.task_id,
+            "method": attempt.method,
+            "outcome": attempt.outcome,
+            "occurred_at": attempt.occurred_at,
+            "duration_minutes": attempt.duration_minutes,
+            "notes": attempt.notes,
+            "made_by": attempt.made_by.get_username(),
+        }
+        for attempt in attempts.order_by("occurred_at", "id")
+    ]
+
+
 def pairs_of_user(user: User) -> QuerySet[Pair]:
     return Pair.objects.filter(Q(clinician=user) | Q(peer=user), active=True)
 

@@ -118,6 +118,14 @@ def test_every_api_endpoint_answers_each_role_as_it_should(world):
                 ).status_code,
                 expect(role, NAVIGATORS, 200, 403),
             ),
+            "GET access-log export": (
+                client.get("/api/v1/access-log/export/").status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
+            "GET neighbor export": (
+                client.get(f"/api/v1/neighbors/{created['neighbor']['id']}/export/").status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
             "GET metrics": (
                 client.get(
                     "/api/v1/metrics/", {"start": "2026-10-01", "end": "2026-10-31"}
