@@ -191,9 +191,10 @@ _STATEMENTS = [
     """,
     """
     INSERT INTO referrals_consent (id, method, obtained_at, withdrawn_at, withdrawal_note,
-        created_at, case_id, neighbor_id, obtained_by_id, provider_id, withdrawn_by_id)
+        created_at, case_id, neighbor_id, obtained_by_id, provider_id, withdrawn_by_id,
+        expires_at)
     SELECT r.g, 'verbal', r.at, NULL, '', r.at, r.case_id, r.neighbor_id, r.clinician_id,
-        r.provider_id, NULL
+        r.provider_id, NULL, r.at + interval '365 days'
     FROM metrics_referral_seed r
     """,
     """

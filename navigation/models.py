@@ -87,7 +87,9 @@ class FollowUpTask(models.Model):
     # after the start (hours.task_work_by).
     work_by = models.DateTimeField()
     # Its 48 hours fell outside service hours: shown on the task and counted by the metrics.
-    outside_service_hours = models.BooleanField(default=False)
+    # A database default too: rows written by a worker still running the code before this
+    # field (a rolling deploy), or in bulk by SQL, are not outside service hours.
+    outside_service_hours = models.BooleanField(default=False, db_default=False)
     # Such a task is missed only once its first window of service ended without a contact,
     # not at a deadline that passed before anyone was on duty. Null for every other task.
     missed_after = models.DateTimeField(null=True, blank=True)

@@ -199,9 +199,13 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     withdrawal_note = models.TextField(blank=True)
-    purpose = models.CharField(max_length=200, default=DEFAULT_PURPOSE)
+    # Database defaults too, for rows written by code from before these fields (a rolling
+    # deploy) or in bulk by SQL: what earlier consent covered (migration 0004).
+    purpose = models.CharField(max_length=200, default=DEFAULT_PURPOSE, db_default=DEFAULT_PURPOSE)
     # A subset of Scope's values, in Scope's order.
-    scope = models.JSONField(default=list)
+    scope = models.JSONField(
+        default=list, db_default=models.Value(list(DEFAULT_SCOPE), output_field=models.JSONField())
+    )
     expires_at = models.DateTimeField()
     # When the expiry sweep cancelled what was open under it (once).
     expiry_handled_at = models.DateTimeField(null=True, blank=True)

@@ -212,3 +212,20 @@ def test_existing_open_follow_ups_are_corrected_once_in_history(weekend):
     again = StringIO()
     call_command("correct_work_by", stdout=again)
     assert "Corrected the work-by of 0 open follow-up(s)." in again.getvalue()
+
+
+def test_rows_written_without_the_new_field_are_not_outside_service_hours(weekend):
+    """A worker still running the code from before the field (a rolling deploy), or a bulk SQL
+    load such as `make bench`'s, writes tasks without it: the database default answers."""
+    from django.db import connection
+
+    _, friday, _ = weekend
+    task = FollowUpTask.objects.get(pk=friday["follow_up"]["id"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO navigation_followuptask (kind, status, deadline, work_by, created_at, "
+            "case_id) VALUES ('follow_up', 'pending', %s, %s, %s, %s) RETURNING id",
+            [task.deadline, task.work_by, task.created_at, task.case_id],
+        )
+        (new_id,) = cursor.fetchone()
+    assert FollowUpTask.objects.get(pk=new_id).outside_service_hours is False

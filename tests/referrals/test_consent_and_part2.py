@@ -214,3 +214,30 @@ def test_nobody_declines_with_a_consent_reason(city):
     )
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
+
+
+def test_consent_written_without_the_new_fields_covers_what_earlier_consent_did(city):
+    """Rows from code before purpose and scope (a rolling deploy, a bulk load): the database
+    defaults are what migration 0004 gave earlier consent."""
+    from django.db import connection
+
+    referral = city.refer()
+    consent = referral.consent
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO referrals_consent (method, obtained_at, withdrawal_note, created_at, "
+            "case_id, neighbor_id, obtained_by_id, provider_id, expires_at) "
+            "VALUES ('verbal', %s, '', %s, %s, %s, %s, %s, %s) RETURNING id",
+            [
+                consent.obtained_at,
+                consent.created_at,
+                consent.case_id,
+                consent.neighbor_id,
+                consent.obtained_by_id,
+                consent.provider_id,
+                consent.expires_at,
+            ],
+        )
+        (new_id,) = cursor.fetchone()
+    raw = Consent.objects.get(pk=new_id)
+    assert (raw.purpose, raw.scope) == ("care coordination", ["contact", "reason"])
