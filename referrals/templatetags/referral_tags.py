@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from referrals.models import Consent
+
 register = template.Library()
 
 
@@ -13,3 +15,15 @@ register = template.Library()
 def with_status(referrals: list[dict[str, Any]], status: str) -> list[dict[str, Any]]:
     """The referrals (as the case section renders them) that have this status."""
     return [r for r in referrals or [] if r.get("status") == status]
+
+
+@register.filter
+def scope_labels(scope: list[str]) -> str:
+    """What a consent covers, in words: "Name and phone, The reason for the referral"."""
+    labels = dict(Consent.Scope.choices)
+    return ", ".join(str(labels.get(part, part)) for part in scope or [])
+
+
+@register.filter
+def consent_method_label(method: str) -> str:
+    return str(dict(Consent.Method.choices).get(method, method))
