@@ -432,7 +432,9 @@ class ReferralFhirApi(APIView):
 
     @extend_schema(
         operation_id="referrals_fhir",
-        description="The referral as a FHIR R4 Bundle: its Task and its ServiceRequest.",
+        description="The referral as a FHIR R4 Bundle conforming to the Gravity SDOH Clinical Care "
+        "profiles: its Task, ServiceRequest, Consent, Patient, PractitionerRole, Practitioner "
+        "and Organizations.",
         responses={
             200: inline_serializer(
                 "FhirBundle",

@@ -1,6 +1,13 @@
-"""A referral as FHIR R4: a Bundle holding its Task (the closed loop, in Task.status codes as the
-Gravity Project's referral-management profile allows them) and the ServiceRequest the Task
-fulfils. References inside the Bundle are `urn:uuid`s, stable for a referral."""
+"""A referral as FHIR R4, conforming to the Gravity Project's SDOH Clinical Care IG: a Bundle
+holding its Task (SDOHCC TaskForReferralManagement: the closed loop, in the Task.status codes the
+profile allows), the ServiceRequest the Task fulfils (SDOHCC ServiceRequest), the Consent it
+rests on (SDOHCC Consent), and the Patient, PractitionerRole, Practitioner and Organizations the
+three reference. References inside the Bundle are `urn:uuid`s, stable for a referral (the
+Patient's only for that referral, so two providers cannot link their copies by it).
+
+Every resource is built with the `fhir.resources` R4B models, so a shape the base specification
+forbids fails here rather than in the provider's system; the profiles' own rules are checked by
+tests/referrals/test_fhir_conformance.py."""
 
 from __future__ import annotations
 
@@ -10,23 +17,72 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.consent import Consent as FhirConsent
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole
+from fhir.resources.R4B.resource import Resource
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.task import Task
 
 from heart_cases.models import Need
 
 from . import disclosure
-from .models import ReasonCode, Referral
+from .models import Consent, ReasonCode, Referral
 
-TASK_PROFILE = (
-    "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement"
-)
-SERVICE_REQUEST_PROFILE = (
-    "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest"
-)
+_SDOHCC = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition"
+TASK_PROFILE = f"{_SDOHCC}/SDOHCC-TaskForReferralManagement"
+SERVICE_REQUEST_PROFILE = f"{_SDOHCC}/SDOHCC-ServiceRequest"
+CONSENT_PROFILE = f"{_SDOHCC}/SDOHCC-Consent"
+PRACTITIONER_ROLE_PROFILE = f"{_SDOHCC}/SDOHCC-practitionerrole"
+
+SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
+SNOMED = "http://snomed.info/sct"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_POLICY = "http://terminology.hl7.org/CodeSystem/consentpolicycodes"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+LANGUAGE = "urn:ietf:bcp:47"
 # The program's own code systems: names, not addresses to fetch.
 REASON_SYSTEM = "urn:heart-care-navigation:referral-status-reason"
 BUSINESS_STATUS_SYSTEM = "urn:heart-care-navigation:referral-business-status"
 NEED_SYSTEM = "urn:heart-care-navigation:need"
+CONSENT_PART_SYSTEM = "urn:heart-care-navigation:consent-scope"
+OUTPUT_SYSTEM = "urn:heart-care-navigation:referral-output"
+PROGRAM_NAME = "HEART Care Navigation"
+
+# The program's needs as the IG's SDOH categories (SDOHCC ValueSet SDOH Category, in
+# input/fsh/valuesets/SDOHCCValueSetSDOHCategory.fsh). Needs the value set has no domain for
+# (mental health, substance use, medical care, legal, family) are "unspecified", as the IG asks;
+# the program's own code goes beside it as a second category.
+SDOH_CATEGORY: dict[str, tuple[str, str]] = {
+    Need.MENTAL_HEALTH: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+    Need.SUBSTANCE_USE: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+    Need.HOUSING: ("housing-instability", "Housing Instability"),
+    Need.FOOD: ("food-insecurity", "Food Insecurity"),
+    Need.MEDICAL: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+    Need.BENEFITS: ("financial-insecurity", "Financial Insecurity"),
+    Need.TRANSPORTATION: ("transportation-insecurity", "Transportation Insecurity"),
+    Need.LEGAL: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+    Need.FAMILY: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+    Need.OTHER: ("sdoh-category-unspecified", "SDOH Category Unspecified"),
+}
+# ServiceRequest.code is bound (required) to US Core Procedure Codes. The codes are the ones the
+# IG's own instances use; the service's name goes beside them as text.
+SOCIAL_SERVICE = (SNOMED, "410606002", "Social service procedure")
+SERVICE_CODE: dict[str, tuple[str, str, str]] = {
+    Need.FOOD: (SNOMED, "710925007", "Provision of food"),
+}
+# Consent.purpose in the words the neighbor's consent names, as PurposeOfUse where one fits.
+PURPOSE_OF_USE = {
+    "care coordination": (ACT_REASON, "CAREMGT", "care management"),
+    "care management": (ACT_REASON, "CAREMGT", "care management"),
+    "treatment": (ACT_REASON, "TREAT", "treatment"),
+}
 
 # Task.status -> ServiceRequest.status: the request stays active while the loop is open.
 _REQUEST_STATUS = {
@@ -39,13 +95,18 @@ _REQUEST_STATUS = {
     Referral.Status.FAILED: "revoked",
     Referral.Status.CANCELLED: "revoked",
 }
-# Statuses that say nothing without a reason (the profile requires one for the first two).
-_NEEDS_REASON = {Referral.Status.REJECTED, Referral.Status.CANCELLED, Referral.Status.FAILED}
+# The profile: "If the Task.status is rejected, cancelled, on-hold, or failed, then
+# Task.statusReason.text should be included."
+_NEEDS_REASON = {
+    Referral.Status.REJECTED,
+    Referral.Status.CANCELLED,
+    Referral.Status.FAILED,
+    Referral.Status.ON_HOLD,
+}
 
 
-def _urn(referral: Referral, part: str) -> str:
-    name = f"{settings.HEART_BASE_URL}/referrals/{referral.pk}/{part}"
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+def _urn(name: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{settings.HEART_BASE_URL}/{name}')}"
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -54,9 +115,22 @@ def _when(moment: datetime | None) -> str | None:
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
-def _person(referral: Referral) -> str:
-    user = referral.requested_by
-    return user.get_full_name() or user.get_username()
+def _built(model: type[Resource], fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` validated by the R4B model, back as the JSON the API answers."""
+    resource = model.model_validate(fields)
+    dumped: dict[str, Any] = resource.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+def _coding(system: str, code: str, display: str) -> dict[str, str]:
+    return {"system": system, "code": code, "display": display}
+
+
+def _reference(urn: str, kind: str, display: str = "") -> dict[str, str]:
+    reference = {"reference": urn, "type": kind}
+    if display:
+        reference["display"] = display
+    return reference
 
 
 def _status_reason(referral: Referral) -> dict[str, Any] | None:
@@ -64,11 +138,107 @@ def _status_reason(referral: Referral) -> dict[str, Any] | None:
         return None
     if referral.status_reason:
         code = ReasonCode(referral.status_reason)
-        return {
-            "coding": [{"system": REASON_SYSTEM, "code": code.value, "display": code.label}],
-            "text": code.label,
-        }
-    return {"text": referral.get_status_display()}
+    elif referral.status == Referral.Status.ON_HOLD:
+        code = ReasonCode.WAITLIST
+    else:
+        return {"text": referral.get_status_display()}
+    return {"coding": [_coding(REASON_SYSTEM, code.value, code.label)], "text": code.label}
+
+
+def _service_code(referral: Referral) -> dict[str, Any]:
+    system, code, display = SERVICE_CODE.get(referral.service.category, SOCIAL_SERVICE)
+    return {"coding": [_coding(system, code, display)], "text": referral.service.name}
+
+
+def _organization(
+    *, name: str, phone: str = "", email: str = "", website: str = ""
+) -> dict[str, Any]:
+    telecom = [
+        {"system": system, "value": value}
+        for system, value in (("phone", phone), ("email", email), ("url", website))
+        if value
+    ]
+    fields: dict[str, Any] = {"resourceType": "Organization", "active": True, "name": name}
+    if telecom:
+        fields["telecom"] = telecom
+    return _built(Organization, fields)
+
+
+def _patient(referral: Referral, *, notes: bool) -> tuple[dict[str, Any], str]:
+    """The neighbor as far as the provider needs them: name, phone, language, and only what
+    the consent covers now (the program's staff, `notes`, see all three). Returns the resource
+    and the name it shows ("" when none)."""
+    neighbor = referral.case.neighbor
+    if notes:
+        name, phone = neighbor.display_name, str(neighbor.phone) if neighbor.phone else ""
+    else:
+        shared = disclosure.provider_view(referral)
+        name, phone = shared.name, shared.phone
+    patient: dict[str, Any] = {"resourceType": "Patient"}
+    if name:
+        human: dict[str, Any] = {"text": name}
+        if neighbor.last_name:
+            human["family"] = neighbor.last_name
+        if neighbor.first_name:
+            human["given"] = [neighbor.first_name]
+        patient["name"] = [human]
+    if phone:
+        patient["telecom"] = [{"system": "phone", "value": phone}]
+    if neighbor.language:
+        patient["communication"] = [
+            {"language": {"coding": [{"system": LANGUAGE, "code": neighbor.language}]}}
+        ]
+    return _built(Patient, patient), name
+
+
+def _consent(
+    referral: Referral, *, patient_urn: str, program_urn: str, provider_urn: str
+) -> dict[str, Any]:
+    consent = referral.consent
+    active = disclosure.withheld_because(consent, timezone.now()) is None
+    purpose = PURPOSE_OF_USE.get(consent.purpose.strip().lower())
+    obtained = _when(consent.obtained_at)
+    return _built(
+        FhirConsent,
+        {
+            "resourceType": "Consent",
+            "id": str(consent.pk),
+            "meta": {"profile": [CONSENT_PROFILE]},
+            "status": "active" if active else "inactive",
+            "scope": {"coding": [_coding(CONSENT_SCOPE, "patient-privacy", "Privacy Consent")]},
+            "category": [{"coding": [_coding(ACT_CODE, "IDSCL", "information disclosure")]}],
+            "patient": _reference(patient_urn, "Patient"),
+            "dateTime": obtained,
+            "organization": [_reference(program_urn, "Organization", PROGRAM_NAME)],
+            # No document is kept: the source is the record of how it was given.
+            "sourceAttachment": {
+                "title": f"{consent.get_method_display()} consent recorded by {PROGRAM_NAME}",
+                "creation": obtained,
+            },
+            "policyRule": {
+                "coding": [_coding(CONSENT_POLICY, "hipaa-auth", "HIPAA Authorization")]
+            },
+            "provision": {
+                "type": "permit",
+                "period": {"start": obtained, "end": _when(consent.expires_at)},
+                "actor": [
+                    {
+                        "role": {
+                            "coding": [_coding(PARTICIPATION_TYPE, "IRCP", "information recipient")]
+                        },
+                        "reference": _reference(
+                            provider_urn, "Organization", referral.provider.name
+                        ),
+                    }
+                ],
+                "purpose": [_coding(*purpose) if purpose else {"display": consent.purpose}],
+                "code": [
+                    {"coding": [_coding(CONSENT_PART_SYSTEM, part, Consent.Scope(part).label)]}
+                    for part in consent.scope
+                ],
+            },
+        },
+    )
 
 
 def referral_bundle(
@@ -78,14 +248,24 @@ def referral_bundle(
     the provider's copy, which names the neighbor only as far as the consent covers now
     (referrals.disclosure). A Part 2 referral's resources carry the 42CFRPart2 security label,
     and the provider's copy the §2.32 notice."""
-    task_urn = _urn(referral, "task")
-    request_urn = _urn(referral, "service-request")
+    navigator = referral.requested_by
+    task_urn = _urn(f"referrals/{referral.pk}/task")
+    request_urn = _urn(f"referrals/{referral.pk}/service-request")
+    patient_urn = _urn(f"referrals/{referral.pk}/patient")
+    consent_urn = _urn(f"consents/{referral.consent_id}")
+    provider_urn = _urn(f"providers/{referral.provider_id}")
+    program_urn = _urn("program")
+    practitioner_urn = _urn(f"users/{navigator.pk}")
+    role_urn = _urn(f"users/{navigator.pk}/navigator-role")
+    navigator_name = navigator.get_full_name() or navigator.get_username()
     need = Need(referral.service.category)
-    if notes:
-        neighbor_name, shared_reason = referral.case.neighbor.display_name, referral.reason
-    else:
-        shared = disclosure.provider_view(referral)
-        neighbor_name, shared_reason = shared.name or "Neighbor (not shared)", shared.reason
+    sdoh_code, sdoh_display = SDOH_CATEGORY[need]
+    shared_reason = referral.reason if notes else disclosure.provider_view(referral).reason
+
+    patient, neighbor_name = _patient(referral, notes=notes)
+    neighbor = _reference(patient_urn, "Patient", neighbor_name)
+    requester = _reference(role_urn, "PractitionerRole", navigator_name)
+    provider = _reference(provider_urn, "Organization", referral.provider.name)
     service_request: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": str(referral.pk),
@@ -93,14 +273,30 @@ def referral_bundle(
         "status": _REQUEST_STATUS[Referral.Status(referral.status)],
         "intent": "order",
         "category": [
-            {"coding": [{"system": NEED_SYSTEM, "code": need.value, "display": need.label}]}
+            {"coding": [_coding(SDOHCC_CODES, sdoh_code, sdoh_display)]},
+            {"coding": [_coding(NEED_SYSTEM, need.value, need.label)]},
         ],
-        "code": {"text": referral.service.name},
-        "subject": {"display": neighbor_name},
+        "priority": "routine",
+        "code": _service_code(referral),
+        "subject": neighbor,
         "authoredOn": _when(referral.requested_at),
-        "requester": {"display": _person(referral)},
-        "performer": [{"display": referral.provider.name}],
+        "requester": requester,
+        "performer": [provider],
+        "supportingInfo": [_reference(consent_urn, "Consent")],
     }
+    if Consent.Scope.CONTACT not in referral.consent.scope:
+        # The neighbor did not agree to be contacted by the provider: the IG's flag for it.
+        service_request["orderDetail"] = [
+            {
+                "coding": [
+                    _coding(
+                        SDOHCC_CODES,
+                        "contacting-subject-prohibited",
+                        "Contacting Subject Prohibited",
+                    )
+                ]
+            }
+        ]
     if shared_reason:
         service_request["reasonCode"] = [{"text": shared_reason}]
     task: dict[str, Any] = {
@@ -110,31 +306,23 @@ def referral_bundle(
         "status": referral.status,
         "businessStatus": {
             "coding": [
-                {
-                    "system": BUSINESS_STATUS_SYSTEM,
-                    "code": referral.business_status,
-                    "display": referral.get_business_status_display(),
-                }
+                _coding(
+                    BUSINESS_STATUS_SYSTEM,
+                    referral.business_status,
+                    referral.get_business_status_display(),
+                )
             ],
             "text": referral.get_business_status_display(),
         },
         "intent": "order",
         "priority": "routine",
-        "code": {
-            "coding": [
-                {
-                    "system": TASK_CODE_SYSTEM,
-                    "code": "fulfill",
-                    "display": "Fulfill the focal request",
-                }
-            ]
-        },
-        "focus": {"reference": request_urn, "type": "ServiceRequest"},
-        "for": {"display": neighbor_name},
+        "code": {"coding": [_coding(TASK_CODE_SYSTEM, "fulfill", "Fulfill the focal request")]},
+        "focus": _reference(request_urn, "ServiceRequest"),
+        "for": neighbor,
         "authoredOn": _when(referral.requested_at),
         "lastModified": _when(referral.status_changed_at),
-        "requester": {"display": _person(referral)},
-        "owner": {"display": referral.provider.name},
+        "requester": requester,
+        "owner": provider,
         "executionPeriod": {
             key: value
             for key, value in (
@@ -149,10 +337,20 @@ def referral_bundle(
         task["statusReason"] = reason
     if referral.status == Referral.Status.COMPLETED and referral.handoff_at:
         task["output"] = [
+            # The profile's PerformedActivityCode slice: the service the neighbor arrived for.
             {
-                "type": {"text": "Handoff confirmed: the neighbor arrived"},
+                "type": {
+                    "coding": [_coding(SDOHCC_CODES, "resulting-activity", "Resulting Activity")]
+                },
+                "valueCodeableConcept": _service_code(referral),
+            },
+            {
+                "type": {
+                    "coding": [_coding(OUTPUT_SYSTEM, "handoff-confirmed", "Handoff confirmed")],
+                    "text": "Handoff confirmed: the neighbor arrived",
+                },
                 "valueDateTime": _when(referral.handoff_at),
-            }
+            },
         ]
     task_notes: list[dict[str, Any]] = []
     if notes and referral.status_note:
@@ -171,17 +369,57 @@ def referral_bundle(
         task_notes.append({"text": f"42 CFR § 2.32: {disclosure.PART2_NOTICE[language]}"})
     if task_notes:
         task["note"] = task_notes
+
+    role = {
+        "resourceType": "PractitionerRole",
+        "meta": {"profile": [PRACTITIONER_ROLE_PROFILE]},
+        "active": True,
+        "practitioner": _reference(practitioner_urn, "Practitioner", navigator_name),
+        "organization": _reference(program_urn, "Organization", PROGRAM_NAME),
+        "code": [{"text": "Care navigator"}],
+    }
+    practitioner_name: dict[str, Any] = {"text": navigator_name}
+    if navigator.last_name:
+        practitioner_name["family"] = navigator.last_name
+    if navigator.first_name:
+        practitioner_name["given"] = [navigator.first_name]
+    entries = [
+        (task_urn, _built(Task, task)),
+        (request_urn, _built(ServiceRequest, service_request)),
+        (patient_urn, patient),
+        (
+            consent_urn,
+            _consent(
+                referral,
+                patient_urn=patient_urn,
+                program_urn=program_urn,
+                provider_urn=provider_urn,
+            ),
+        ),
+        (role_urn, _built(PractitionerRole, role)),
+        (
+            practitioner_urn,
+            _built(Practitioner, {"resourceType": "Practitioner", "name": [practitioner_name]}),
+        ),
+        (
+            provider_urn,
+            _organization(
+                name=referral.provider.name,
+                phone=referral.provider.phone,
+                email=referral.provider.email,
+                website=referral.provider.website,
+            ),
+        ),
+        (program_urn, _organization(name=PROGRAM_NAME)),
+    ]
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": f"referral-{referral.pk}",
         "type": "collection",
         "timestamp": _when(timezone.now()),
-        "entry": [
-            {"fullUrl": task_urn, "resource": task},
-            {"fullUrl": request_urn, "resource": service_request},
-        ],
+        "entry": [{"fullUrl": urn, "resource": resource} for urn, resource in entries],
     }
     if referral.is_part2:
-        for resource in (bundle, task, service_request):
+        for resource in (bundle, *(resource for _, resource in entries)):
             resource.setdefault("meta", {})["security"] = [dict(disclosure.PART2_SECURITY)]
-    return bundle
+    return _built(Bundle, bundle)

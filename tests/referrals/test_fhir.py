@@ -7,6 +7,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
+from referrals import fhir
 from referrals.services import referral_accept, referral_decline
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,25 @@ def test_the_bundle_holds_the_task_and_the_service_request_it_fulfils(city):
     assert request.resource.status == "active"
     assert request.resource.intent == "order"
     assert request.resource.subject.display == "Ana Diaz"
-    assert request.resource.category[0].coding[0].code == "mental_health"
+    categories = [(c.system, c.code) for cc in request.resource.category for c in cc.coding]
+    assert categories == [
+        (fhir.SDOHCC_CODES, "sdoh-category-unspecified"),
+        (fhir.NEED_SYSTEM, "mental_health"),
+    ]
+    assert request.resource.code.text == "Salud mental"
+    # Every reference is to a resource in the Bundle, of the type it says.
+    held = {e.fullUrl: e.resource.__resource_type__ for e in bundle.entry}
+    for reference in (
+        task.for_fhir,
+        task.requester,
+        task.owner,
+        request.resource.subject,
+        request.resource.requester,
+        *request.resource.performer,
+        *request.resource.supportingInfo,
+    ):
+        assert held[reference.reference] == reference.type
+    assert (task.owner.type, request.resource.supportingInfo[0].type) == ("Organization", "Consent")
     assert request.resource.reasonCode[0].text == "Counseling in Spanish after a crisis call."
 
 
@@ -69,7 +88,7 @@ def test_the_provider_gets_the_same_bundle_without_the_programs_notes(city):
     [
         ([], "requested", False),
         (["accept", "start"], "in-progress", False),
-        (["accept", "waitlist"], "on-hold", False),
+        (["accept", "waitlist"], "on-hold", True),
         (["accept", "confirm-handoff"], "completed", False),
         (["accept", "no-show"], "failed", True),
         (["cancel"], "cancelled", True),
@@ -88,4 +107,7 @@ def test_every_status_exports_as_a_valid_task(city, steps, status, needs_reason)
     assert task.status == status
     assert (task.statusReason is not None) == needs_reason
     if status == "completed":
-        assert task.output[0].valueDateTime is not None
+        [activity, handoff] = task.output
+        assert activity.type.coding[0].code == "resulting-activity"
+        assert activity.valueCodeableConcept.coding[0].system == "http://snomed.info/sct"
+        assert handoff.valueDateTime is not None
