@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, auth_api, errors, health, views
+from . import api, auth_api, errors, health, session_views, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("field-responses/", api.FieldResponseCreateApi.as_view(), name="field-responses"),
@@ -40,6 +40,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/extend/", session_views.session_extend, name="session-extend"),
     path("cases/<int:case_id>/", views.case_page, name="case"),
     path("access-log/", views.access_log_page, name="access-log-page"),
     path("healthz", health.healthz, name="healthz"),

@@ -78,6 +78,15 @@ class LegendItem:
 
 
 @dataclass
+class DataTable:
+    """The chart's numbers as a table: its text alternative, which a screen reader can reach
+    and a person can read when the colours or the shapes are hard to tell apart."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
 class Chart:
     key: str
     title: str
@@ -91,6 +100,7 @@ class Chart:
     ticks: list[Tick] = field(default_factory=list)
     legend: list[LegendItem] = field(default_factory=list)
     empty_message: str = ""
+    table: DataTable = field(default_factory=DataTable)
     plot_left: float = LEFT
     plot_right: float = WIDTH - RIGHT
     plot_bottom: float = HEIGHT - BOTTOM
@@ -181,6 +191,18 @@ def responses_by_program(weeks: list[dict[str, Any]]) -> Chart:
             )
     _y_axis(chart, top)
     _x_labels(chart, [week["week_start"] for week in weeks], slot)
+    codes = [code for code, _label in Program.choices]
+    chart.table = DataTable(
+        ["Week of", *codes, "Total"],
+        [
+            [
+                _week_label(week["week_start"]),
+                *(f"{week['by_program'][code]:,}" for code in codes),
+                f"{week['total']:,}",
+            ]
+            for week in weeks
+        ],
+    )
     return chart
 
 
@@ -240,6 +262,18 @@ def follow_up_rate(weeks: list[dict[str, Any]]) -> Chart:
     _line_series(chart, days, met, top=1, color="#0072B2", label="contacted", percent=True)
     _y_axis(chart, 1, percent=True)
     _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
+    chart.table = DataTable(
+        ["Week of", "Due", "Successful contact within 48 h", "First attempt within 48 h"],
+        [
+            [
+                _week_label(week["week_start"]),
+                f"{week['due']:,}",
+                f"{met_rate:.0%}" if met_rate is not None else "—",
+                f"{tried_rate:.0%}" if tried_rate is not None else "—",
+            ]
+            for week, met_rate, tried_rate in zip(weeks, met, tried, strict=True)
+        ],
+    )
     return chart
 
 
@@ -259,17 +293,23 @@ def referrals_per_week(weeks: list[dict[str, Any]]) -> Chart:
         chart.empty_message = "No referrals were made in this period."
     days = [week["week_start"] for week in weeks]
     top = nice_ceiling(max((week["made"] for week in weeks), default=0))
-    for key, color in (("made", "#56B4E9"), ("accepted", "#E69F00"), ("completed", "#009E73")):
+    keys = ("made", "accepted", "completed")
+    for key, color in zip(keys, ("#56B4E9", "#E69F00", "#009E73"), strict=True):
         _line_series(
             chart, days, [float(week[key]) for week in weeks], top=top, color=color, label=key
         )
     _y_axis(chart, top)
     _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
+    chart.table = DataTable(
+        ["Week of", "Made", "Accepted", "Completed"],
+        [[_week_label(week["week_start"]), *(f"{week[key]:,}" for key in keys)] for week in weeks],
+    )
     return chart
 
 
-def _horizontal(chart: Chart, rows: list[tuple[str, int, str]]) -> None:
+def _horizontal(chart: Chart, rows: list[tuple[str, int, str]], *, columns: list[str]) -> None:
     """Bars from the left, one per row, labelled on the left and with the count at the end."""
+    chart.table = DataTable(columns, [[label, f"{count:,}"] for label, count, _ in rows])
     # Room for the longest label (about 8 px a character at the chart's 15 px font).
     longest = max((len(label) for label, _, _ in rows), default=0)
     chart.plot_left = min(320, max(140, 24 + 8 * longest))
@@ -321,6 +361,7 @@ def referral_funnel(referrals: dict[str, Any]) -> Chart:
             ("Accepted", referrals["accepted"], "#E69F00"),
             ("Completed (handoff)", referrals["completed"], "#009E73"),
         ],
+        columns=["Stage", "Referrals"],
     )
     return chart
 
@@ -342,7 +383,7 @@ def decline_reasons(referrals: dict[str, Any]) -> Chart:
     )
     if not rows:
         chart.empty_message = "No referral was declined in this period."
-    _horizontal(chart, rows)
+    _horizontal(chart, rows, columns=["Reason", "Declined referrals"])
     return chart
 
 
@@ -392,6 +433,9 @@ def repeat_neighbors(counts: dict[str, int]) -> Chart:
             )
         )
     _y_axis(chart, top)
+    chart.table = DataTable(
+        ["Field responses", "Neighbors"], [[label, f"{count:,}"] for label, count, _ in buckets]
+    )
     return chart
 
 
