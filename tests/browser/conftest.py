@@ -25,6 +25,15 @@ CHROMIUM_FLAGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the browser tests' Celery messages off the shared broker: what they drive needs no
+    worker, and a test that wants the messages records them itself (test_signed_link)."""
+    from heart_cases import queueing
+
+    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):

@@ -13,7 +13,6 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
-from heart_cases import queueing
 from navigation.models import ContactAttempt, FollowUpTask
 from referrals.links import link_token
 from referrals.models import Referral
@@ -80,12 +79,6 @@ FOCUS_RING = """(element) => {
     own: background(element),
   };
 }"""
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: nothing under test needs a worker."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def log_in(page: Any, base: str, username: str) -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from heart_cases import queueing
 from heart_cases.models import AccessLog
 from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
 from navigation.services import pair_assign
@@ -20,12 +19,6 @@ pytestmark = [
 ]
 PASSWORD = "heart-demo-break-glass"
 REASON = "Neighbor called the peer line at 7 pm; pair B is off duty"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: the pages under test need none."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def log_in(page, base: str, username: str) -> None:

@@ -11,7 +11,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from heart_cases import queueing
 from referrals.disclosure import PART2_NOTICE
 from referrals.models import Referral
 from tests.browser.demo import open_case
@@ -21,12 +20,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 COUNSELING = "Salud mental en español (counseling)"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: nothing under test needs a worker."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def log_in(page: Any, base: str, username: str) -> None:

@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from heart_cases import queueing
 from heart_cases.models import Case
 from navigation.models import Notice
 from navigation.selectors import case_current_pair
@@ -16,12 +15,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: the loop under test needs none."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def login(page, base, username):

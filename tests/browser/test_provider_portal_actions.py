@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from heart_cases import queueing
 from heart_cases.models import Case
 from navigation.models import Notice
 from referrals.models import Referral, Service
@@ -25,12 +24,6 @@ pytestmark = [
 
 COUNSELING = "Salud mental en español (counseling)"
 CLINIC = "Clínica comunitaria (primary care)"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep Celery messages off the shared broker: the portal needs none."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 
-from heart_cases import queueing
 from navigation.models import ContactAttempt, FollowUpTask
 
 pytestmark = [
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 NOTE = "Neighbor asked for a call after 5 pm; sister's number is in the case"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: nothing under test needs a worker."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def log_in(page: Any, username: str) -> None:

@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from django.apps import apps as django_apps
 
-from heart_cases import queueing
 from heart_cases.actors import system_actor
 from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
 from navigation.models import FollowUpTask, ServiceSchedule, ServiceWindow
@@ -25,12 +24,6 @@ pytestmark = [
 NY = ZoneInfo("America/New_York")
 SATURDAY_7 = datetime(2026, 11, 21, 7, 0, tzinfo=NY)
 SUNDAY_NOON = datetime(2026, 11, 22, 12, 0, tzinfo=NY)
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Keep Celery messages off the shared broker: the list under test needs none."""
-    monkeypatch.setattr(queueing, "enqueue_now", lambda task, *args: True)
 
 
 def test_a_saturday_follow_up_is_upcoming_on_sunday_and_says_why(
