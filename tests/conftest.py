@@ -110,6 +110,35 @@ def make_pair(make_staff: Callable[..., Any]) -> Callable[..., Any]:
     return make
 
 
+def as_user(user: AbstractBaseUser) -> APIClient:
+    """An API client authenticated as `user` without a token (what a logged-in page sends)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def record_case(
+    responder: Any, *, n: int, first_name: str, last_name: str, prefix: str = "T"
+) -> Any:
+    """A field response an hour ago through the intake service, for a new neighbor; its case."""
+    from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
+
+    return field_response_record(
+        actor=responder,
+        data=FieldResponseInput(
+            incident_number=f"{prefix}-{n}",
+            unit="CRT-1",
+            program="CRT",
+            call_type="Trespass",
+            responded_at=timezone.now() - timedelta(hours=1),
+            follow_up_consent=True,
+            neighbor=NeighborInput(
+                first_name=first_name, last_name=last_name, phone=f"+1919555{n:04d}"
+            ),
+        ),
+    ).case
+
+
 def token_client(token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")

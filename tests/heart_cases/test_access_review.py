@@ -13,17 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from heart_cases.models import AccessLog, Case
 from heart_cases.services import (
-    FieldResponseInput,
-    NeighborInput,
     access_log_write,
-    field_response_record,
 )
 from navigation.services import pair_assign
+from tests.conftest import as_user, record_case
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
@@ -31,26 +28,7 @@ DAY = datetime(2026, 11, 16, tzinfo=NY)  # a Monday
 
 
 def record(responder, *, n: int, first_name: str, last_name: str) -> Case:
-    return field_response_record(
-        actor=responder,
-        data=FieldResponseInput(
-            incident_number=f"AR-{n}",
-            unit="CRT-1",
-            program="CRT",
-            call_type="Trespass",
-            responded_at=timezone.now() - timedelta(hours=1),
-            follow_up_consent=True,
-            neighbor=NeighborInput(
-                first_name=first_name, last_name=last_name, phone=f"+1919555{n:04d}"
-            ),
-        ),
-    ).case
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return record_case(responder, n=n, first_name=first_name, last_name=last_name, prefix="AR")
 
 
 def results(response) -> list[dict]:

@@ -11,42 +11,22 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from heart_cases import selectors
 from heart_cases.models import AccessLog, Case
-from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
 from heart_cases.views import SESSION_ACCESS_REASONS
 from navigation import tasks
 from navigation.models import Notice, Notification
 from navigation.services import case_reassign, pair_assign
+from tests.conftest import as_user, record_case
 
 pytestmark = pytest.mark.django_db
 NY = ZoneInfo("America/New_York")
 REASON = "Neighbor called the peer line; pair B is off today"
 
 
-def record(responder, *, n: int, first_name: str = "Rosa", last_name: str = "Mejía") -> Case:
-    return field_response_record(
-        actor=responder,
-        data=FieldResponseInput(
-            incident_number=f"BG-{n}",
-            unit="CRT-2",
-            program="CRT",
-            call_type="Trespass",
-            responded_at=timezone.now() - timedelta(hours=1),
-            follow_up_consent=True,
-            neighbor=NeighborInput(
-                first_name=first_name, last_name=last_name, phone=f"+1919555{n:04d}"
-            ),
-        ),
-    ).case
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+def record(responder, *, n: int) -> Case:
+    return record_case(responder, n=n, first_name="Rosa", last_name="Mejía", prefix="BG")
 
 
 @pytest.fixture
@@ -191,7 +171,7 @@ def test_the_case_page_asks_for_a_reason_before_showing_anything_of_the_case(wor
     html = form.content.decode()
     assert 'name="access_reason"' in html
     assert '<label for="access-reason">' in html
-    for secret in ("Rosa", "Mejía", "+1919555", case.number, "CRT-2"):
+    for secret in ("Rosa", "Mejía", "+1919555", case.number, "CRT-1"):
         assert secret not in html, secret
 
     blank = client.post(f"/cases/{case.pk}/", {"access_reason": "   "})
