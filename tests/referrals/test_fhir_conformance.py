@@ -18,7 +18,11 @@ import pytest
 from tests.referrals import sdohcc_rules
 from tests.referrals.sdohcc_rules import RULES, SLICES
 
+# The IG's own examples, in the shared folder beside the project (CI lays a copy there), or the
+# machine's own copy when the clone stands elsewhere.
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdohcc-examples"
+if not EXAMPLES.is_dir():
+    EXAMPLES = Path("/work/shared/data/sdohcc-examples")
 
 Resolve = Callable[[dict[str, Any]], str | None]
 
