@@ -472,27 +472,32 @@ _CASE_READ_ERRORS: dict[int, Any] = {
 }
 
 
-def _case_to_read(request: Request, case_id: int, *, object_type: str) -> tuple[Case, str]:
-    """The case, once the caller may read it, and the break-the-glass reason to log with the
-    read ("" when none was needed). A read that lacks a needed reason is logged as denied."""
+def _case_to_read(
+    request: Request, case_id: int, *, object_type: str, log_read: bool = True
+) -> tuple[Case, str]:
+    """The case, once the caller may read it, and the break-the-glass reason ("" when none was
+    needed). The read is in the access log with its reason (`log_read`; a caller that shows the
+    case only once its write succeeds logs it then); a read that lacks a needed reason is
+    logged as denied."""
     case = _case_for(request, case_id)
     try:
         reason = selectors.case_access_check(
             user=request.user, case=case, reason=request.query_params.get("access_reason")
         )
     except selectors.ReasonRequired as exc:
-        log_access(
-            request,
-            action="view",
-            object_type=object_type,
-            ids=[case.pk],
-            case_id=case.pk,
-            denied=True,
-        )
+        _log_case_read(request, case, object_type=object_type, denied=True)
         raise ReasonRequiredError(exc.message) from exc
     except selectors.AccessReasonInvalid as exc:
         raise serializers.ValidationError({"access_reason": [str(exc)]}) from exc
+    if log_read:
+        _log_case_read(request, case, object_type=object_type, reason=reason)
     return case, reason
+
+
+def _log_case_read(request: Request, case: Case, *, object_type: str, **extra: Any) -> None:
+    log_access(
+        request, action="view", object_type=object_type, ids=[case.pk], case_id=case.pk, **extra
+    )
 
 
 class CaseDetailApi(APIView):
@@ -502,15 +507,7 @@ class CaseDetailApi(APIView):
         responses={200: CaseDetailOutput, **_CASE_READ_ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case, reason = _case_to_read(request, case_id, object_type="case")
-        log_access(
-            request,
-            action="view",
-            object_type="case",
-            ids=[case.pk],
-            case_id=case.pk,
-            reason=reason,
-        )
+        case, _ = _case_to_read(request, case_id, object_type="case")
         return Response(selectors.case_detail(case))
 
 
@@ -541,15 +538,7 @@ class CaseHistoryApi(APIView):
         },
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case, reason = _case_to_read(request, case_id, object_type="case_history")
-        log_access(
-            request,
-            action="view",
-            object_type="case_history",
-            ids=[case.pk],
-            case_id=case.pk,
-            reason=reason,
-        )
+        case, _ = _case_to_read(request, case_id, object_type="case_history")
         return Response({"results": selectors.case_history(case)})
 
 
@@ -584,7 +573,7 @@ class CaseCloseApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         # Closing answers with the whole case: a read like any other, so another pair's case
         # needs a reason first (break the glass), and the reply is in the access log.
-        case, reason = _case_to_read(request, case_id, object_type="case")
+        case, reason = _case_to_read(request, case_id, object_type="case", log_read=False)
         data = CaseCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -596,14 +585,7 @@ class CaseCloseApi(APIView):
             )
         except services.TransitionError as exc:
             raise Conflict(str(exc)) from exc
-        log_access(
-            request,
-            action="view",
-            object_type="case",
-            ids=[case.pk],
-            case_id=case.pk,
-            reason=reason,
-        )
+        _log_case_read(request, case, object_type="case", reason=reason)
         return Response(
             selectors.case_detail(selectors.case_get_for_user(user=request.user, case_id=case.pk))
         )
