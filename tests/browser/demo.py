@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from heart_cases.models import Case
 from heart_cases.services import FieldResponseInput, NeighborInput, field_response_record
-from navigation.models import Pair
+from navigation.models import FollowUpTask, Pair
 from navigation.services import pair_assign
 
 
@@ -45,3 +45,19 @@ def open_case(
     pair = Pair.objects.get(clinician=clinician)
     pair_assign(actor=clinician, case=result.case, pair=pair, reason="Test: the pair on duty")
     return result.case
+
+
+def first_open_task(peer: str) -> FollowUpTask:
+    """The first task on a demo peer's list (work-by order): what their day starts with."""
+    task = (
+        FollowUpTask.objects.filter(
+            status__in=["pending", "missed"],
+            next_task__isnull=True,
+            pair__peer__username=peer,
+            case__status="open",
+        )
+        .order_by("work_by", "id")
+        .first()
+    )
+    assert task is not None, f"the demo gives {peer} open tasks"
+    return task

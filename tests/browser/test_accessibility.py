@@ -13,9 +13,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
-from navigation.models import ContactAttempt, FollowUpTask
+from navigation.models import ContactAttempt
 from referrals.links import link_token
 from referrals.models import Referral
+from tests.browser.demo import first_open_task
 
 pytestmark = [
     pytest.mark.browser,
@@ -182,17 +183,7 @@ def test_the_task_list_works_by_keyboard_with_a_skip_link_a_strong_focus_ring_an
     live_server, page
 ):
     call_command("seed_demo", "--responses", "20", "--days", "7", stdout=io.StringIO())
-    task = (
-        FollowUpTask.objects.filter(
-            status__in=["pending", "missed"],
-            next_task__isnull=True,
-            pair__peer__username="peer1",
-            case__status="open",
-        )
-        .order_by("work_by", "id")
-        .first()
-    )
-    assert task is not None, "the demo gives peer1 open tasks"
+    task = first_open_task("peer1")
     log_in(page, live_server.url, "peer1")
     page.goto(f"{live_server.url}/tasks/")
 

@@ -12,7 +12,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 
-from navigation.models import ContactAttempt, FollowUpTask
+from navigation.models import ContactAttempt
+from tests.browser.demo import first_open_task
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,17 +37,7 @@ def session_of(page: Any) -> Session:
 def test_the_warning_extends_the_session_and_a_typed_note_outlives_it(live_server, page, settings):
     settings.SESSION_COOKIE_AGE = 90
     call_command("seed_demo", "--responses", "20", "--days", "7", stdout=io.StringIO())
-    task = (
-        FollowUpTask.objects.filter(
-            status__in=["pending", "missed"],
-            next_task__isnull=True,
-            pair__peer__username="peer1",
-            case__status="open",
-        )
-        .order_by("work_by", "id")
-        .first()
-    )
-    assert task is not None, "the demo gives peer1 open tasks"
+    task = first_open_task("peer1")
     page.clock.install()
     page.goto(f"{live_server.url}/login/?next=/tasks/")
     log_in(page, "peer1")

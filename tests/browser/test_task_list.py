@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from navigation.models import FollowUpTask
+from tests.browser.demo import first_open_task
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,14 +15,7 @@ def test_a_peer_logs_an_attempt_from_the_task_list_and_sees_the_next_task(
     live_server, page, artifacts
 ):
     call_command("seed_demo", "--responses", "20", "--days", "7", stdout=None)
-    mine = FollowUpTask.objects.filter(
-        status__in=["pending", "missed"],
-        next_task__isnull=True,
-        pair__peer__username="peer1",
-        case__status="open",
-    ).order_by("work_by", "id")
-    task = mine.first()
-    assert task is not None, "the demo gives peer1 open tasks"
+    task = first_open_task("peer1")
 
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "peer1")
