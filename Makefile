@@ -8,15 +8,37 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/heart
 # Database 15: test messages never reach the queue `make run` (database 0) works from.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format browser-deps bench deploy-check
+.PHONY: install run test lint format browser-deps gettext-deps messages catalog bench deploy-check
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
+
+# The catalogs (locale/*/LC_MESSAGES/*.po, kept in git) compiled for Django; the .mo files are
+# build products, never committed. GNU gettext's msgfmt compiles them (and its xgettext is what
+# tests/test_catalog.py runs makemessages with).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po | gettext-deps
+	msgfmt --check --output-file=$@ $<
+
+# After marking new strings for translation: add them to the Spanish catalog (then translate
+# them; tests/test_catalog.py fails until every entry is).
+catalog: install
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages --locale=es --add-location=file \
+	  --no-obsolete --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='var/*' \
+	  --ignore='*/migrations/*' --ignore='*.egg-info/*' --ignore='test-artifacts/*'
+
+gettext-deps:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || { \
+	  echo "Installing Debian's gettext for the Spanish catalog..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
 
 run: install
 	$(BIN)/python -m heart_cases.run

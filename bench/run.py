@@ -18,7 +18,17 @@ from datetime import UTC, datetime
 
 from .figures import Outcome
 
-BENCHMARKS = ("intake", "task_list", "sweep", "memory", "metrics")
+BENCHMARKS = (
+    "intake",
+    "task_list",
+    "sweep",
+    "memory",
+    "metrics",
+    "retention",
+    "hsds",
+    "fhir_task",
+    "neighbor_search",
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 SYSTEM_PREFIX = "system:"
 
@@ -38,5 +39,5 @@ def acting_user(request: Any) -> User:
     """The authenticated person behind a request (views and APIs that require a login)."""
     user = request.user
     if not isinstance(user, User):
-        raise PermissionDenied("This needs a logged-in user.")
+        raise PermissionDenied(gettext("This needs a logged-in user."))
     return user

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -39,6 +41,7 @@ from .models import (
     Case,
     CaseNumber,
     Disposition,
+    FieldResponseSource,
     Need,
     Neighbor,
     Program,
@@ -97,21 +100,21 @@ class NeighborInput(serializers.Serializer):
             return value
         today = timezone.localdate()
         if value > today:
-            raise serializers.ValidationError("A date of birth cannot be in the future.")
+            raise serializers.ValidationError(_("A date of birth cannot be in the future."))
         if value.year < 1900:
-            raise serializers.ValidationError("A date of birth before 1900 is not plausible.")
+            raise serializers.ValidationError(_("A date of birth before 1900 is not plausible."))
         return value
 
     def validate_language(self, value: str) -> str:
         if value and not _LANGUAGE.match(value):
-            raise serializers.ValidationError("Use a language code such as 'en' or 'es'.")
+            raise serializers.ValidationError(_("Use a language code such as 'en' or 'es'."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         named = attrs.get("first_name") or attrs.get("last_name")
         if not (named or attrs.get("alias") or attrs.get("phone")):
             raise serializers.ValidationError(
-                {"non_field_errors": ["Give at least a name, an alias or a phone number."]}
+                {"non_field_errors": [_("Give at least a name, an alias or a phone number.")]}
             )
         return attrs
 
@@ -136,18 +139,59 @@ class FieldResponseInput(serializers.Serializer):
     narrative = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
     )
+    # The API's name; DRF's Serializer metaclass takes declared fields off the class, so it
+    # does not shadow Field.source at run time.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=FieldResponseSource.choices,
+        required=False,
+        default=FieldResponseSource.CAD,
+        help_text="cad (the default), manual (entered by hand), or a referral from police, "
+        "fire or EMS; for a referral, incident_number is that department's report number and "
+        "unit the referring unit or officer.",
+    )
+    dispatched_at = AwareDateTimeField(required=False, allow_null=True)
+    arrived_at = AwareDateTimeField(required=False, allow_null=True)
+    debrief_requested = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The responder would like a debrief with a supervisor.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         eligible = ELIGIBLE_CALL_TYPES.get(attrs["program"], ())
         if attrs["call_type"] not in eligible:
             errors["call_type"] = [
-                f"{attrs['call_type']!r} is not an eligible call type for {attrs['program']}. "
-                f"Eligible: {'; '.join(eligible)}."
+                str(
+                    _(
+                        "'%(call_type)s' is not an eligible call type for %(program)s. "
+                        "Eligible: %(eligible)s."
+                    )
+                    % {
+                        "call_type": attrs["call_type"],
+                        "program": attrs["program"],
+                        "eligible": "; ".join(eligible),
+                    }
+                )
             ]
         cleared = attrs.get("cleared_at")
         if cleared is not None and cleared < attrs["responded_at"]:
-            errors["cleared_at"] = ["The scene cannot clear before the response began."]
+            errors["cleared_at"] = [str(_("The scene cannot clear before the response began."))]
+        # dispatched_at <= arrived_at <= cleared_at, for those given (API.md): a pair out of
+        # order names both of its fields.
+        given = [
+            (name, attrs[name])
+            for name in ("dispatched_at", "arrived_at", "cleared_at")
+            if attrs.get(name) is not None
+        ]
+        for (earlier, earlier_at), (later, later_at) in itertools.pairwise(given):
+            if earlier_at > later_at:
+                errors.setdefault(earlier, []).append(
+                    str(_("This is after %(later)s; it cannot be.") % {"later": later})
+                )
+                errors.setdefault(later, []).append(
+                    str(_("This is before %(earlier)s; it cannot be.") % {"earlier": earlier})
+                )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -187,6 +231,10 @@ class FieldResponseInput(serializers.Serializer):
             follow_up_consent=data["follow_up_consent"],
             responder_felt_safe=data.get("responder_felt_safe"),
             narrative=data.get("narrative", ""),
+            source=data.get("source") or FieldResponseSource.CAD,
+            dispatched_at=data.get("dispatched_at"),
+            arrived_at=data.get("arrived_at"),
+            debrief_requested=bool(data.get("debrief_requested")),
         )
 
 
@@ -388,6 +436,10 @@ class FieldResponseOutput(serializers.Serializer):
     follow_up_consent = serializers.BooleanField()
     responder_felt_safe = serializers.BooleanField(allow_null=True)
     narrative = serializers.CharField()
+    source = serializers.ChoiceField(choices=FieldResponseSource.choices)  # type: ignore[assignment]
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    debrief_requested = serializers.BooleanField()
 
 
 class FollowUpOutput(serializers.Serializer):
@@ -433,6 +485,9 @@ class CaseDetailOutput(serializers.Serializer):
             "duration_minutes": serializers.IntegerField(allow_null=True),
             "notes": serializers.CharField(allow_blank=True),
             "made_by": serializers.CharField(),
+            "contact": serializers.IntegerField(
+                allow_null=True, help_text="The neighbor's contact it was to; null: the neighbor."
+            ),
         },
         many=True,
     )
@@ -806,7 +861,7 @@ class NeighborExportApi(APIView):
     def get(self, request: Request, neighbor_id: int) -> Response:
         neighbor = Neighbor.objects.filter(pk=neighbor_id).first()
         if neighbor is None:
-            raise exceptions.NotFound("Not found.")
+            raise exceptions.NotFound(_("Not found."))
         body = selectors.neighbor_export(neighbor)
         record_ids = [record["id"] for record in body["records"]]
         services.access_log_write_by_case(

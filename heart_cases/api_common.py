@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
@@ -25,19 +26,21 @@ logger = logging.getLogger(__name__)
 
 class Conflict(exceptions.APIException):
     status_code = 409
-    default_detail = "The request conflicts with the current state."
+    default_detail = gettext_lazy("The request conflicts with the current state.")
     default_code = "conflict"
 
 
 class DatabaseUnavailable(exceptions.APIException):
     status_code = 503
-    default_detail = "The database is unavailable; nothing was recorded. Try again shortly."
+    default_detail = gettext_lazy(
+        "The database is unavailable; nothing was recorded. Try again shortly."
+    )
     default_code = "database_unavailable"
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
-    default_detail = "The body is over 1 MiB."
+    default_detail = gettext_lazy("The body is over 1 MiB.")
     default_code = "payload_too_large"
 
 
@@ -51,7 +54,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         logger.warning("Database unavailable during %s: %s", context.get("request"), exc)
         exc = DatabaseUnavailable()
     elif isinstance(exc, Http404):
-        exc = exceptions.NotFound("Not found.")
+        exc = exceptions.NotFound(gettext_lazy("Not found."))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ParseError):
@@ -71,7 +74,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _bad_cursor() -> exceptions.ValidationError:
     return exceptions.ValidationError(
-        {"cursor": ["Not a cursor this API gave out; follow `next` or `previous`."]}
+        {"cursor": [gettext_lazy("Not a cursor this API gave out; follow `next` or `previous`.")]}
     )
 
 
@@ -113,7 +116,12 @@ class Pagination(CursorPagination):
             return self.page_size
         if not raw.isdigit() or int(raw) < 1:
             raise exceptions.ValidationError(
-                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+                {
+                    "page_size": [
+                        gettext_lazy("A whole number from 1 to %(max)s.")
+                        % {"max": self.max_page_size}
+                    ]
+                }
             )
         return min(int(raw), self.max_page_size)
 
@@ -122,7 +130,7 @@ def require_perms(*perms: str) -> type[BasePermission]:
     """A DRF permission: the user holds every named Django permission (403 otherwise)."""
 
     class _HasPerms(BasePermission):
-        message = "Your role may not do this."
+        message = gettext_lazy("Your role may not do this.")
 
         def has_permission(self, request: Request, view: APIView) -> bool:
             user = request.user
@@ -139,7 +147,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     ahead (a consent's expiry)."""
 
     default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2026-11-20T14:05:00-05:00.",
+        "naive": gettext_lazy("Give the time with its UTC offset, e.g. 2026-11-20T14:05:00-05:00."),
     }
 
     def __init__(self, *args: Any, happened: bool = True, **kwargs: Any) -> None:

@@ -18,3 +18,7 @@ class HeartCasesConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="heart_role_groups")
+        from . import language  # noqa: F401  (its login signal keeps each person's language)
+        from .notes import register as register_notes
+
+        register_notes()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 
 def earliest_record() -> dt.datetime:
@@ -28,13 +29,12 @@ def latest_acceptable(now: dt.datetime | None = None) -> dt.datetime:
 def time_out_of_range(value: dt.datetime, *, now: dt.datetime | None = None) -> str | None:
     """Why `value` cannot be the time of something recorded here, or None if it can."""
     if value < earliest_record():
-        return (
-            f"This is before {settings.HEART_EARLIEST_RECORD.isoformat()}, the earliest date "
-            "this system records; check the year."
-        )
+        return gettext(
+            "This is before %(earliest)s, the earliest date this system records; check the year."
+        ) % {"earliest": settings.HEART_EARLIEST_RECORD.isoformat()}
     if value > latest_acceptable(now):
-        return (
-            f"This is more than {settings.HEART_CLOCK_SKEW_MINUTES} minutes ahead of the "
-            "server's clock; check the time and the UTC offset."
-        )
+        return gettext(
+            "This is more than %(minutes)s minutes ahead of the server's clock; check the time "
+            "and the UTC offset."
+        ) % {"minutes": settings.HEART_CLOCK_SKEW_MINUTES}
     return None

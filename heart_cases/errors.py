@@ -12,9 +12,12 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 
-DATABASE_DOWN = "The database is unavailable right now; nothing was saved. Try again shortly."
+DATABASE_DOWN = gettext_lazy(
+    "The database is unavailable right now; nothing was saved. Try again shortly."
+)
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -35,12 +38,14 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
             return HttpResponsePermanentRedirect(
                 request.path + "/" + (f"?{query}" if query else "")
             )
-    return JsonResponse({"detail": f"No API endpoint at {path}."}, status=404)
+    return JsonResponse(
+        {"detail": gettext("No API endpoint at %(path)s.") % {"path": path}}, status=404
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": gettext("Not found.")}, status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -48,13 +53,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
         if _is_api(request):
-            response: HttpResponse = JsonResponse({"detail": DATABASE_DOWN}, status=503)
+            response: HttpResponse = JsonResponse({"detail": str(DATABASE_DOWN)}, status=503)
         else:
             response = HttpResponse(
-                DATABASE_DOWN, status=503, content_type="text/plain; charset=utf-8"
+                str(DATABASE_DOWN), status=503, content_type="text/plain; charset=utf-8"
             )
         response["Retry-After"] = "5"
         return response
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return JsonResponse({"detail": gettext("Internal server error.")}, status=500)
     return defaults.server_error(request)

@@ -36,6 +36,8 @@ class FollowUpScheduler(Protocol):
 
     def for_field_response(self, *, field_response: FieldResponse) -> FollowUpRef | None: ...
 
+    def retime(self, *, actor: User, field_response: FieldResponse, reason: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class HistorySource:

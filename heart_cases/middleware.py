@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -35,10 +36,14 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+            return JsonResponse({"detail": gettext("Content-Length is not a number.")}, status=400)
         if length > settings.HEART_MAX_BODY_BYTES:
             return JsonResponse(
-                {"detail": f"The body is over {settings.HEART_MAX_BODY_BYTES} bytes."}, status=413
+                {
+                    "detail": gettext("The body is over %(limit)s bytes.")
+                    % {"limit": settings.HEART_MAX_BODY_BYTES}
+                },
+                status=413,
             )
         return self.get_response(request)
 
@@ -68,7 +73,9 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
             return HttpResponse(
-                "The database is unavailable right now; nothing was saved. Try again shortly.",
+                gettext(
+                    "The database is unavailable right now; nothing was saved. Try again shortly."
+                ),
                 status=503,
                 content_type="text/plain; charset=utf-8",
                 headers={"Retry-After": "5"},

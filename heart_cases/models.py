@@ -9,15 +9,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .history import HistoricalRecords
 
 
 class Program(models.TextChoices):
-    CCD = "CCD", "Crisis Call Diversion"
-    CRT = "CRT", "Community Response Team"
-    COR = "COR", "Co-Response"
+    CCD = "CCD", _("Crisis Call Diversion")
+    CRT = "CRT", _("Community Response Team")
+    COR = "COR", _("Co-Response")
 
 
 # The program's published table of eligible call types (DESIGN.md).
@@ -61,25 +62,33 @@ ELIGIBLE_CALL_TYPES: dict[str, tuple[str, ...]] = {
 
 
 class Need(models.TextChoices):
-    MENTAL_HEALTH = "mental_health", "Mental health"
-    SUBSTANCE_USE = "substance_use", "Substance use"
-    HOUSING = "housing", "Housing"
-    FOOD = "food", "Food"
-    MEDICAL = "medical", "Medical"
-    BENEFITS = "benefits", "Benefits"
-    TRANSPORTATION = "transportation", "Transportation"
-    LEGAL = "legal", "Legal"
-    FAMILY = "family", "Family"
-    OTHER = "other", "Other"
+    MENTAL_HEALTH = "mental_health", _("Mental health")
+    SUBSTANCE_USE = "substance_use", _("Substance use")
+    HOUSING = "housing", _("Housing")
+    FOOD = "food", _("Food")
+    MEDICAL = "medical", _("Medical")
+    BENEFITS = "benefits", _("Benefits")
+    TRANSPORTATION = "transportation", _("Transportation")
+    LEGAL = "legal", _("Legal")
+    FAMILY = "family", _("Family")
+    OTHER = "other", _("Other")
 
 
 class Disposition(models.TextChoices):
-    RESOLVED_ON_SCENE = "resolved_on_scene", "Resolved on scene"
-    TRANSPORTED = "transported", "Transported"
-    REFERRED = "referred", "Referred"
-    DECLINED_SERVICES = "declined_services", "Declined services"
-    POLICE_REQUESTED = "police_requested", "Police requested"
-    OTHER = "other", "Other"
+    RESOLVED_ON_SCENE = "resolved_on_scene", _("Resolved on scene")
+    TRANSPORTED = "transported", _("Transported")
+    REFERRED = "referred", _("Referred")
+    DECLINED_SERVICES = "declined_services", _("Declined services")
+    POLICE_REQUESTED = "police_requested", _("Police requested")
+    OTHER = "other", _("Other")
+
+
+class FieldResponseSource(models.TextChoices):
+    CAD = "cad", _("CAD")
+    MANUAL = "manual", _("Entered by hand")
+    POLICE_REFERRAL = "police_referral", _("Police referral")
+    FIRE_REFERRAL = "fire_referral", _("Fire department referral")
+    EMS_REFERRAL = "ems_referral", _("EMS referral")
 
 
 class Neighbor(models.Model):
@@ -106,6 +115,10 @@ class Neighbor(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the retention sweep (heart_cases.retention) when it de-identified the record.
+    # `birth_year` is all it keeps of the birth date, so the published age bands still count.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -116,6 +129,8 @@ class Neighbor(models.Model):
                 name="neighbor_name_dob",
             ),
             models.Index(fields=["alias_key"], name="neighbor_alias"),
+            models.Index(fields=["phone"], name="neighbor_phone"),
+            models.Index(fields=["date_of_birth"], name="neighbor_date_of_birth"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -157,9 +172,9 @@ class PossibleDuplicate(models.Model):
     """Two neighbor records alike enough that a supervisor should decide if they are one person."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        LINKED = "linked", "Linked"
-        DISMISSED = "dismissed", "Not the same person"
+        OPEN = "open", _("Open")
+        LINKED = "linked", _("Linked")
+        DISMISSED = "dismissed", _("Not the same person")
 
     neighbor = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="+")
     other = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="+")
@@ -185,17 +200,41 @@ class PossibleDuplicate(models.Model):
         return f"{self.neighbor_id} ~ {self.other_id}: {self.reason}"
 
 
+class Contact(models.Model):
+    """Family or others the pair may call about a neighbor (issue 13). Never deleted."""
+
+    neighbor = models.ForeignKey(Neighbor, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=100, blank=True)
+    phone = PhoneNumberField(blank=True, help_text="E.164.")
+    language = models.CharField(max_length=16, blank=True)
+    may_contact = models.BooleanField(default=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["neighbor", "created_at"], name="contact_neighbor_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Case(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     class Outcome(models.TextChoices):
-        CONNECTED_TO_CARE = "connected_to_care", "Connected to care"
-        FOLLOW_UP_DECLINED = "follow_up_declined", "Follow-up declined"
-        UNABLE_TO_REACH = "unable_to_reach", "Unable to reach"
-        MOVED_AWAY = "moved_away", "Moved away"
-        OTHER = "other", "Other"
+        CONNECTED_TO_CARE = "connected_to_care", _("Connected to care")
+        FOLLOW_UP_DECLINED = "follow_up_declined", _("Follow-up declined")
+        UNABLE_TO_REACH = "unable_to_reach", _("Unable to reach")
+        MOVED_AWAY = "moved_away", _("Moved away")
+        OTHER = "other", _("Other")
 
     number = models.CharField(max_length=32, unique=True)
     neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="cases")
@@ -262,6 +301,15 @@ class FieldResponse(models.Model):
     follow_up_consent = models.BooleanField()
     responder_felt_safe = models.BooleanField(null=True, blank=True)
     narrative = models.TextField(blank=True)
+    # Where the record came from (API.md, "Field responses from other sources"). Database
+    # defaults too: a worker still running the code before these columns (a rolling deploy)
+    # keeps inserting CAD responses without debriefs.
+    source = models.CharField(
+        max_length=20, choices=FieldResponseSource.choices, default="cad", db_default="cad"
+    )
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    debrief_requested = models.BooleanField(default=False, db_default=False)
     # SHA-256 of the canonical request body: a repeat post is the same only if this matches.
     body_fingerprint = models.CharField(max_length=64)
     recorded_by = models.ForeignKey(
@@ -284,6 +332,69 @@ class FieldResponse(models.Model):
         return f"{self.incident_number}/{self.unit}"
 
 
+class CaseNote(models.Model):
+    """A progress note on a case (API.md, "Case notes and closing"). Never edited or deleted
+    (only the retention sweep erases): a correction is a new note that amends an earlier one of
+    the same case, and both stay."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_notes"
+    )
+    at = models.DateTimeField(help_text="When the note was written (the server's clock).")
+    occurred_at = models.DateTimeField(help_text="When what the note tells of happened.")
+    text = models.TextField()
+    amends = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amendments"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "at"], name="case_note_case_at")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amends=F("id")), name="case_note_not_self_amend"),
+        ]
+
+    def __str__(self) -> str:
+        return f"note #{self.pk} on case {self.case_id}"
+
+
+class Debrief(models.Model):
+    """A responder asked, in the post-response survey, for a debrief with a supervisor: one
+    per field response, open until a supervisor marks it done."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    field_response = models.OneToOneField(
+        FieldResponse, on_delete=models.PROTECT, related_name="debrief"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "requested_at"], name="debrief_status_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", done_at__isnull=True)
+                | Q(status="done", done_at__isnull=False),
+                name="debrief_done_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"debrief for field response {self.field_response_id} ({self.status})"
+
+
 class StaffProfile(models.Model):
     """What the program needs to know of a staff member beyond the login: languages spoken."""
 
@@ -292,6 +403,8 @@ class StaffProfile(models.Model):
     )
     languages = models.JSONField(default=list, blank=True)
     is_service_account = models.BooleanField(default=False)
+    # The interface language the person chose in the header's menu; blank: the browser's.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     history = HistoricalRecords()
 
@@ -305,13 +418,15 @@ class AccessLog(models.Model):
     may only read and append (`manage.py db_runtime_role`)."""
 
     class Action(models.TextChoices):
-        VIEW = "view", "Viewed"
-        LIST = "list", "Listed"
-        EXPORT = "export", "Exported"
+        VIEW = "view", _("Viewed")
+        LIST = "list", _("Listed")
+        EXPORT = "export", _("Exported")
+        SEARCH = "search", _("Searched")
+        ERASE = "erase", _("Erased")
 
     class Outcome(models.TextChoices):
-        ALLOWED = "allowed", "Allowed"
-        DENIED = "denied", "Denied"
+        ALLOWED = "allowed", _("Allowed")
+        DENIED = "denied", _("Denied")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -11,25 +11,27 @@ from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(models.TextChoices):
-    RESPONDER = "responder", "Responder"
-    CLINICIAN = "clinician", "Clinician"
-    PEER = "peer", "Peer support specialist"
-    SUPERVISOR = "supervisor", "Supervisor"
-    PROVIDER = "provider", "Provider staff"
-    ANALYST = "analyst", "Analyst"
-    ADMIN = "admin", "Administrator"
+    RESPONDER = "responder", gettext_lazy("Responder")
+    CLINICIAN = "clinician", gettext_lazy("Clinician")
+    PEER = "peer", gettext_lazy("Peer support specialist")
+    SUPERVISOR = "supervisor", gettext_lazy("Supervisor")
+    PROVIDER = "provider", gettext_lazy("Provider staff")
+    ANALYST = "analyst", gettext_lazy("Analyst")
+    ADMIN = "admin", gettext_lazy("Administrator")
 
 
 _NAVIGATOR = [
     "heart_cases.view_case",
     "heart_cases.change_case",
     "heart_cases.view_neighbor",
+    "heart_cases.add_contact",
     "heart_cases.view_fieldresponse",
     "navigation.view_followuptask",
     "navigation.add_contactattempt",
@@ -52,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "heart_cases.view_possibleduplicate",
         "heart_cases.change_possibleduplicate",
         "heart_cases.view_metrics",
+        "heart_cases.view_debrief",
+        "heart_cases.change_debrief",
         "navigation.view_all_tasks",
     ],
     # API.md: the provider directory is open to any staff role.

@@ -136,6 +136,8 @@ def main() -> None:
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     subprocess.run([*manage, "seed_demo", "--if-empty"], env=env, check=True)
+    # The retention rule's settings, and how many records it would erase tonight.
+    subprocess.run([*manage, "retention_sweep", "--dry-run"], env=env, check=True)
 
     celery = str(bin_dir / "celery")
     commands = {

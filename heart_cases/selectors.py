@@ -15,9 +15,18 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .hooks import HistorySource, registry
-from .models import AccessLog, Case, FieldResponse, Neighbor, NeighborPhone, PossibleDuplicate
+from .models import (
+    AccessLog,
+    Case,
+    CaseNote,
+    FieldResponse,
+    Neighbor,
+    NeighborPhone,
+    PossibleDuplicate,
+)
 from .services import name_key
 
 VIEW_CASE = "heart_cases.view_case"
@@ -101,6 +110,10 @@ def field_response_json(response: FieldResponse) -> dict[str, Any]:
         "follow_up_consent": response.follow_up_consent,
         "responder_felt_safe": response.responder_felt_safe,
         "narrative": response.narrative,
+        "source": response.source,
+        "dispatched_at": response.dispatched_at,
+        "arrived_at": response.arrived_at,
+        "debrief_requested": response.debrief_requested,
     }
 
 
@@ -212,6 +225,10 @@ def _core_sources() -> list[HistorySource]:
             label=lambda row: f"field response {row.incident_number}/{row.unit}",
             rows=lambda case: FieldResponse.history.filter(case_id=case.pk),
         ),
+        HistorySource(
+            label=lambda row: f"note #{row.id}",
+            rows=lambda case: CaseNote.history.filter(case_id=case.pk),
+        ),
     ]
 
 
@@ -300,19 +317,31 @@ def reason_required(*, user: User | AnonymousUser, cases: QuerySet[Case]) -> boo
     return rule is None or not rule(user, cases)  # type: ignore[arg-type]
 
 
+# What the break-the-glass messages name, in the reader's language.
+_WHAT = {"case": gettext_lazy("case"), "neighbor's record": gettext_lazy("neighbor's record")}
+
+
 def _access_reason(reason: str | None, *, what: str) -> str:
     text = (reason or "").strip()
     if not text:
         if reason is None:
             raise ReasonRequired(
-                f"This {what} is not your pair's: say why you need to open it "
-                "(access_reason); the access log records the reason."
+                gettext(
+                    "This %(what)s is not your pair's: say why you need to open it "
+                    "(access_reason); the access log records the reason."
+                )
+                % {"what": _WHAT.get(what, what)}
             )
-        raise ReasonRequired(f"A reason is needed to open this {what}; the one given was blank.")
+        raise ReasonRequired(
+            gettext("A reason is needed to open this %(what)s; the one given was blank.")
+            % {"what": _WHAT.get(what, what)}
+        )
     if len(text) > ACCESS_REASON_MAX_LENGTH:
-        raise AccessReasonInvalid(f"At most {ACCESS_REASON_MAX_LENGTH} characters.")
+        raise AccessReasonInvalid(
+            gettext("At most %(n)s characters.") % {"n": ACCESS_REASON_MAX_LENGTH}
+        )
     if "\x00" in text:
-        raise AccessReasonInvalid("A reason cannot hold a NUL character.")
+        raise AccessReasonInvalid(gettext("A reason cannot hold a NUL character."))
     return text
 
 
@@ -421,9 +450,11 @@ def access_log_filters(
         if case_id is None and _CASE_NUMBER.fullmatch(text):
             case_id = Case.objects.filter(number=text.upper()).values_list("pk", flat=True).first()
             if case_id is None:
-                errors["case"] = [f"No case is numbered {text.upper()}."]
+                errors["case"] = [
+                    gettext("No case is numbered %(number)s.") % {"number": text.upper()}
+                ]
         elif case_id is None:
-            errors["case"] = ["A case id or a case number such as HC-2026-000123."]
+            errors["case"] = [gettext("A case id or a case number such as HC-2026-000123.")]
     neighbor_ids: tuple[int, ...] | None = None
     text = neighbor.strip()
     if text:
@@ -445,12 +476,15 @@ def access_log_filters(
                 User.objects.filter(username__iexact=text).values_list("pk", flat=True).first()
             )
             if user_id is None:
-                errors["user"] = ["No staff member has this username (or give their id)."]
+                errors["user"] = [gettext("No staff member has this username (or give their id).")]
     for name, day in (("from", since), ("to", until)):
         if day is not None and not _EARLIEST_DAY <= day <= _LATEST_DAY:
-            errors[name] = [f"A date from {_EARLIEST_DAY} to {_LATEST_DAY}."]
+            errors[name] = [
+                gettext("A date from %(first)s to %(last)s.")
+                % {"first": _EARLIEST_DAY, "last": _LATEST_DAY}
+            ]
     if since and until and since > until and "to" not in errors:
-        errors["to"] = ["On or after the date in from."]
+        errors["to"] = [gettext("On or after the date in from.")]
     if errors:
         raise AccessLogFilterError(errors)
     return AccessLogFilters(case_id, neighbor_ids, user_id, since, until, break_glass)
@@ -459,9 +493,9 @@ def access_log_filters(
 def _neighbors_named(text: str) -> tuple[tuple[int, ...], str]:
     keys = [key for key in (name_key(word) for word in text.split()) if key]
     if sum(map(len, keys)) < 2:
-        return (), "At least 2 letters of a name, or the neighbor's id."
+        return (), gettext("At least 2 letters of a name, or the neighbor's id.")
     if any("\x00" in key for key in keys):
-        return (), "A name cannot hold a NUL character."
+        return (), gettext("A name cannot hold a NUL character.")
     neighbors = Neighbor.objects.all()
     for key in keys:
         neighbors = neighbors.filter(
@@ -473,7 +507,7 @@ def _neighbors_named(text: str) -> tuple[tuple[int, ...], str]:
         neighbors.order_by("id").values_list("pk", flat=True)[: NEIGHBORS_BY_NAME_MAX + 1]
     )
     if not found:
-        return (), "No neighbor's name or alias holds this."
+        return (), gettext("No neighbor's name or alias holds this.")
     if len(found) > NEIGHBORS_BY_NAME_MAX:
         return (), (
             f"More than {NEIGHBORS_BY_NAME_MAX} neighbors match: give more of the name, "
@@ -613,6 +647,37 @@ def neighbor_records(neighbor: Neighbor) -> list[Neighbor]:
     )
 
 
+def _notes_of(case: Case) -> list[dict[str, Any]]:
+    """The case's progress notes, amendments too, in the order written."""
+    from .notes import note_json
+
+    notes = CaseNote.objects.filter(case=case).select_related("author").order_by("at", "id")
+    return [note_json(note) for note in notes]
+
+
+def _contacts_of(record_ids: list[int]) -> list[dict[str, Any]]:
+    """The people the pair may call about the person (issue 13), with each one's history."""
+    from .models import Contact
+    from .neighbors import contact_json
+
+    contacts = Contact.objects.filter(neighbor_id__in=record_ids).select_related("created_by")
+    history = Contact.history.filter(neighbor_id__in=record_ids).select_related("history_user")
+    changes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in history.order_by("history_date", "history_id"):
+        changes[row.id].append(
+            {
+                "at": row.history_date,
+                "action": _ACTIONS.get(row.history_type, row.history_type),
+                "actor": row.history_user.get_username() if row.history_user else None,
+                "reason": row.history_change_reason or "",
+            }
+        )
+    return [
+        {**contact_json(c), "history": changes.get(c.pk, [])}
+        for c in contacts.order_by("created_at", "id")
+    ]
+
+
 def neighbor_export(neighbor: Neighbor) -> dict[str, Any]:
     """Everything the system holds about one person (a records request, API.md): each of their
     records with its phones and its history, every case with all that is in it (field
@@ -655,6 +720,10 @@ def neighbor_export(neighbor: Neighbor) -> dict[str, Any]:
             }
             for pair in duplicates
         ],
-        "cases": [{**case_detail(case), "history": case_history(case)} for case in cases],
+        "contacts": _contacts_of(ids),
+        "cases": [
+            {**case_detail(case), "notes": _notes_of(case), "history": case_history(case)}
+            for case in cases
+        ],
         "access_log": [access_log_json(entry) for entry in reads],
     }

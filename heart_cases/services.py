@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from .actors import stamp
 from .hooks import FollowUpRef, registry
@@ -23,7 +24,9 @@ from .models import (
     AccessLog,
     Case,
     CaseNumber,
+    Debrief,
     FieldResponse,
+    FieldResponseSource,
     Neighbor,
     NeighborPhone,
     PossibleDuplicate,
@@ -76,6 +79,10 @@ class FieldResponseInput:
     disposition: str = ""
     responder_felt_safe: bool | None = None
     narrative: str = ""
+    source: str = FieldResponseSource.CAD
+    dispatched_at: datetime | None = None
+    arrived_at: datetime | None = None
+    debrief_requested: bool = False
 
     def fingerprint(self) -> str:
         """A hash of the body as parsed, so that formatting differences do not count."""
@@ -87,10 +94,22 @@ class FieldResponseInput:
                 return str(value)
             raise TypeError(type(value).__name__)
 
-        canonical = json.dumps(
-            _as_dict(self), sort_keys=True, default=default, separators=(",", ":")
-        )
+        body = _as_dict(self)
+        # Fields added later count only when given: a body the CAD posted before they existed
+        # keeps its fingerprint, so its repeat is still a replay and not a 409.
+        for name, unset in _LATER_FIELDS.items():
+            if body[name] == unset:
+                del body[name]
+        canonical = json.dumps(body, sort_keys=True, default=default, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_LATER_FIELDS: dict[str, Any] = {
+    "source": FieldResponseSource.CAD,
+    "dispatched_at": None,
+    "arrived_at": None,
+    "debrief_requested": False,
+}
 
 
 def _as_dict(value: Any) -> Any:
@@ -119,7 +138,9 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
     fingerprint = data.fingerprint()
     existing = _field_response_by_key(data)
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return _replay_or_take_over(
+            actor=actor, existing=existing, data=data, fingerprint=fingerprint
+        )
     try:
         return _record_new(actor=actor, data=data, fingerprint=fingerprint)
     except IntegrityError:
@@ -127,7 +148,98 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
         existing = _field_response_by_key(data)
         if existing is None:
             raise
-        return _replay(existing, fingerprint)
+        return _replay_or_take_over(
+            actor=actor, existing=existing, data=data, fingerprint=fingerprint
+        )
+
+
+def _replay_or_take_over(
+    *, actor: User, existing: FieldResponse, data: FieldResponseInput, fingerprint: str
+) -> IntakeResult:
+    """The same body again is a replay. The CAD's post of a response first entered by hand
+    (while its feed was down) takes the record over (API.md); any other body is a conflict."""
+    if existing.body_fingerprint != fingerprint and _cad_takes_over(existing.source, data.source):
+        return _cad_over_hand_entry(
+            actor=actor, existing_id=existing.pk, data=data, fingerprint=fingerprint
+        )
+    return _replay(existing, fingerprint)
+
+
+def _cad_takes_over(recorded_source: str, posted_source: str) -> bool:
+    return (
+        recorded_source == FieldResponseSource.MANUAL and posted_source == FieldResponseSource.CAD
+    )
+
+
+# What the CAD's post of a response entered by hand replaces: every field of the body but the
+# neighbor (matched already, and filled in as any intake fills a matched record).
+_TAKEN_FROM_CAD = (
+    "program",
+    "call_type",
+    "responded_at",
+    "cleared_at",
+    "address",
+    "latitude",
+    "longitude",
+    "disposition",
+    "follow_up_consent",
+    "responder_felt_safe",
+    "narrative",
+    "source",
+    "dispatched_at",
+    "arrived_at",
+)
+
+
+@transaction.atomic
+def _cad_over_hand_entry(
+    *, actor: User, existing_id: int, data: FieldResponseInput, fingerprint: str
+) -> IntakeResult:
+    """The CAD's fields become the record; its history keeps the hand entry (the version
+    before this change), and the ids stay. A debrief once requested stays requested."""
+    response = (
+        FieldResponse.objects.select_for_update(of=("self",))
+        .select_related("case", "neighbor")
+        .get(pk=existing_id)
+    )
+    if response.body_fingerprint == fingerprint or not _cad_takes_over(
+        response.source, data.source
+    ):
+        # A concurrent post of the CAD's body took the record over first.
+        return _replay(response, fingerprint)
+    reason = (
+        f"The CAD's record of {data.incident_number} from {data.unit} replaces the one "
+        "entered by hand"
+    )
+    corrected = response.responded_at != data.responded_at
+    for name in _TAKEN_FROM_CAD:
+        setattr(response, name, getattr(data, name))
+    response.needs = list(data.needs)
+    response.debrief_requested = response.debrief_requested or data.debrief_requested
+    response.body_fingerprint = fingerprint
+    stamp(response, actor=actor, reason=reason).save()
+    neighbor = _lock_root(response.neighbor_id)
+    _neighbor_update_from_intake(actor=actor, neighbor=neighbor, data=data.neighbor, reason=reason)
+    if response.debrief_requested:
+        debrief_request(actor=actor, field_response=response, reason=reason)
+    if corrected and registry.follow_up_scheduler is not None:
+        registry.follow_up_scheduler.retime(actor=actor, field_response=response, reason=reason)
+    return _replay(response, fingerprint)
+
+
+def debrief_request(*, actor: User, field_response: FieldResponse, reason: str) -> Debrief:
+    """Put the response on the supervisors' debrief list (once: a second request is the same
+    one)."""
+    found = Debrief.objects.filter(field_response=field_response).first()
+    if found is not None:
+        return found
+    debrief = stamp(
+        Debrief(field_response=field_response, requested_at=timezone.now()),
+        actor=actor,
+        reason=f"Debrief requested: {reason}",
+    )
+    debrief.save()
+    return debrief
 
 
 def _field_response_by_key(data: FieldResponseInput) -> FieldResponse | None:
@@ -143,9 +255,10 @@ def _field_response_by_key(data: FieldResponseInput) -> FieldResponse | None:
 
 def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
     if existing.body_fingerprint != fingerprint:
+        source = FieldResponseSource(existing.source).label
         raise IntakeConflict(
             f"Field response {existing.incident_number} from unit {existing.unit} was already "
-            "recorded with a different body."
+            f"recorded with a different body (source: {source})."
         )
     first_of_case = existing.case.field_responses.order_by("id").values_list("id", flat=True)[:1]
     first_of_neighbor = existing.neighbor.field_responses.order_by("id").values_list(
@@ -166,6 +279,8 @@ def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
 @transaction.atomic
 def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
     reason = f"Field response {data.incident_number} from {data.unit}"
+    if data.source != FieldResponseSource.CAD:
+        reason += f" ({FieldResponseSource(data.source).label})"
     _lock_match_keys(data.neighbor)
     neighbor, matched, duplicates = neighbor_match_or_create(
         actor=actor, data=data.neighbor, reason=reason
@@ -202,6 +317,10 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
             follow_up_consent=data.follow_up_consent,
             responder_felt_safe=data.responder_felt_safe,
             narrative=data.narrative,
+            source=data.source,
+            dispatched_at=data.dispatched_at,
+            arrived_at=data.arrived_at,
+            debrief_requested=data.debrief_requested,
             body_fingerprint=fingerprint,
             recorded_by=actor,
         ),
@@ -209,6 +328,8 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
         reason=reason,
     )
     field_response.save()
+    if data.debrief_requested:
+        debrief_request(actor=actor, field_response=field_response, reason=reason)
 
     follow_up: FollowUpRef | None = None
     if not data.follow_up_consent:
@@ -493,14 +614,17 @@ def case_open(
 def case_close(*, actor: User, case: Case, outcome: str, note: str = "") -> Case:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != Case.Status.OPEN:
-        raise TransitionError(f"Case {case.number} is already closed.")
+        raise TransitionError(
+            gettext("Case %(number)s is already closed.") % {"number": case.number}
+        )
     if outcome not in Case.Outcome.values:
         raise ValueError(f"Unknown outcome {outcome!r}.")
     case.status = Case.Status.CLOSED
     case.outcome = outcome
     case.outcome_note = note
     case.closed_at = timezone.now()
-    label = Case.Outcome(outcome).label
+    with translation.override("en"):  # the record keeps one language, whoever closed it
+        label = str(Case.Outcome(outcome).label)
     stamp(case, actor=actor, reason=f"Closed: {label}. {note}".strip()).save()
     for hook in registry.case_closed:
         hook(actor=actor, case=case, reason=f"Case {case.number} closed: {label}")
@@ -514,7 +638,7 @@ def neighbor_link(*, actor: User, neighbor: Neighbor, into: Neighbor, reason: st
     into = _root(Neighbor.objects.select_related("linked_to").get(pk=into.pk))
     neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.pk)
     if neighbor.pk == into.pk:
-        raise TransitionError("A neighbor record cannot be linked to itself.")
+        raise TransitionError(gettext("A neighbor record cannot be linked to itself."))
     why = f"Linked to neighbor #{into.pk} as the same person: {reason}".strip()
     for record in [neighbor, *Neighbor.objects.filter(linked_to=neighbor)]:
         record.linked_to = into
@@ -532,7 +656,7 @@ def neighbor_link(*, actor: User, neighbor: Neighbor, into: Neighbor, reason: st
 def neighbor_unlink(*, actor: User, neighbor: Neighbor, reason: str) -> Neighbor:
     neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.pk)
     if neighbor.linked_to_id is None:
-        raise TransitionError("This neighbor record is not linked to another.")
+        raise TransitionError(gettext("This neighbor record is not linked to another."))
     previous = neighbor.linked_to_id
     neighbor.linked_to = None
     stamp(neighbor, actor=actor, reason=f"Unlinked from neighbor #{previous}: {reason}").save()

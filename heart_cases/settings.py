@@ -39,6 +39,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from exc
+
+
 def env_date(name: str, default: str) -> date:
     value = env_str(name, default) or default
     try:
@@ -101,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in person's own language choice, over the browser's (heart_cases/language.py).
+    "heart_cases.language.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -166,6 +178,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The header's language menu sets this cookie (and, for a logged-in person, their account).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = env_str("HEART_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
@@ -224,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "navigation.notify_break_glass_reads",
         "schedule": crontab(hour=6, minute=0),
     },
+    # De-identifies the neighbors past the retention period, at night (heart_cases.retention).
+    "retention-sweep": {
+        "task": "heart_cases.retention_sweep",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 # Whether a metrics read folds waiting changes in first (live numbers on one database). Off
 # where reports read a replica: the beat task above keeps the facts current there.
@@ -245,7 +266,8 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "heart-navigation@loca
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        # Knox's, then the account's language when the call names none (heart_cases/language.py).
+        "heart_cases.language.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -300,6 +322,13 @@ REST_KNOX = {
 # the server's clock than a device's clock may drift.
 HEART_EARLIEST_RECORD = env_date("HEART_EARLIEST_RECORD", "2022-06-01")
 HEART_CLOCK_SKEW_MINUTES = env_int("HEART_CLOCK_SKEW_MINUTES", 5)
+# The retention rule (heart_cases.retention): a neighbor with nothing open and no activity for
+# this many days (seven years) is de-identified by the daily sweep, this many records a batch.
+HEART_RETENTION_DAYS = env_int("HEART_RETENTION_DAYS", 2557)
+HEART_RETENTION_BATCH = env_int("HEART_RETENTION_BATCH", 500)
+# After each batch the sweep rests this many times as long as the batch took (1.0: it works
+# half the time), so that a sweep running in the day leaves the task list its speed.
+HEART_RETENTION_PAUSE = env_float("HEART_RETENTION_PAUSE", 1.0)
 
 # The care-navigation follow-up clock (DESIGN.md): encounter time plus this many hours.
 HEART_FOLLOW_UP_HOURS = env_int("HEART_FOLLOW_UP_HOURS", 48)
@@ -334,6 +363,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+LANGUAGE_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 # Production redirects plain HTTP to HTTPS unless told otherwise (DJANGO_SECURE_SSL_REDIRECT=false
 # where the proxy redirects, or for a plain-HTTP test server). Behind a proxy that terminates TLS,
 # HEART_TRUSTED_PROXY_COUNT lets the app see that the request came in over HTTPS.

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -94,14 +95,14 @@ class AccessLogPagePagination(api.AccessLogPagination):
 
 
 _FILTER_LABELS = {
-    "case": "Case",
-    "neighbor": "Neighbor",
-    "user": "Who",
-    "from": "From",
-    "to": "To",
-    "break_glass": "Break-the-glass reads only",
-    "cursor": "Page",
-    "page_size": "Page size",
+    "case": gettext_lazy("Case"),
+    "neighbor": gettext_lazy("Neighbor"),
+    "user": gettext_lazy("Who"),
+    "from": gettext_lazy("From"),
+    "to": gettext_lazy("To"),
+    "break_glass": gettext_lazy("Break-the-glass reads only"),
+    "cursor": gettext_lazy("Page"),
+    "page_size": gettext_lazy("Page size"),
 }
 
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
+
 from heart_cases.models import Program
 from referrals.models import ReasonCode
 
@@ -135,7 +138,7 @@ def _number(value: float) -> str:
 
 
 def _week_label(week: date) -> str:
-    return f"{week:%b} {week.day}"
+    return date_format(week, "M j")
 
 
 def _y_axis(chart: Chart, top_value: float, *, percent: bool = False) -> None:
@@ -160,14 +163,16 @@ def _x_labels(chart: Chart, weeks: list[date], slot: float) -> None:
 def responses_by_program(weeks: list[dict[str, Any]]) -> Chart:
     chart = Chart(
         key="responses",
-        title="Field responses per week, by program",
-        description="Stacked bars: CCD, CRT and COR field responses in each week (Monday start).",
+        title=gettext("Field responses per week, by program"),
+        description=gettext(
+            "Stacked bars: CCD, CRT and COR field responses in each week (Monday start)."
+        ),
         legend=[
             LegendItem(f"{code} {label}", PROGRAM_COLORS[code]) for code, label in Program.choices
         ],
     )
     if not weeks or not any(week["total"] for week in weeks):
-        chart.empty_message = "No field responses in this period."
+        chart.empty_message = gettext("No field responses in this period.")
     top = nice_ceiling(max((week["total"] for week in weeks), default=0))
     slot = (chart.plot_right - chart.plot_left) / max(len(weeks), 1)
     scale = (chart.plot_bottom - TOP) / top
@@ -186,14 +191,19 @@ def responses_by_program(weeks: list[dict[str, Any]]) -> Chart:
                     width=round(slot * 0.7, 1),
                     height=round(height, 1),
                     fill=PROGRAM_COLORS[code],
-                    title=f"Week of {_week_label(week['week_start'])}: {count:,} {code}",
+                    title=gettext("Week of %(week)s: %(count)s %(program)s")
+                    % {
+                        "week": _week_label(week["week_start"]),
+                        "count": f"{count:,}",
+                        "program": code,
+                    },
                 )
             )
     _y_axis(chart, top)
     _x_labels(chart, [week["week_start"] for week in weeks], slot)
     codes = [code for code, _label in Program.choices]
     chart.table = DataTable(
-        ["Week of", *codes, "Total"],
+        [gettext("Week of"), *codes, gettext("Total")],
         [
             [
                 _week_label(week["week_start"]),
@@ -231,7 +241,12 @@ def _line_series(
         y = round(chart.plot_bottom - value * scale, 1)
         segment.append(f"{x},{y}")
         shown = f"{value:.0%}" if percent else _number(value)
-        chart.dots.append(Dot(x, y, color, f"Week of {_week_label(week)}: {label} {shown}"))
+        title = gettext("Week of %(week)s: %(series)s %(value)s") % {
+            "week": _week_label(week),
+            "series": label,
+            "value": shown,
+        }
+        chart.dots.append(Dot(x, y, color, title))
     if len(segment) > 1:
         chart.lines.append(Line(" ".join(segment), color, dashed))
 
@@ -239,31 +254,45 @@ def _line_series(
 def follow_up_rate(weeks: list[dict[str, Any]]) -> Chart:
     chart = Chart(
         key="follow-ups",
-        title="48-hour follow-up, per week the follow-ups fell due",
+        title=gettext("48-hour follow-up, per week the follow-ups fell due"),
         description=(
-            "Lines: share of follow-ups with a successful contact within 48 hours, and with a "
-            "first contact attempt within 48 hours. Weeks with no follow-up due have no point."
+            gettext(
+                "Lines: share of follow-ups with a successful contact within 48 hours, and with a "
+                "first contact attempt within 48 hours. Weeks with no follow-up due have no point."
+            )
         ),
         legend=[
-            LegendItem("Successful contact within 48 h", "#0072B2"),
-            LegendItem("First attempt within 48 h", "#CC79A7"),
+            LegendItem(gettext("Successful contact within 48 h"), "#0072B2"),
+            LegendItem(gettext("First attempt within 48 h"), "#CC79A7"),
         ],
     )
     if not any(week["due"] for week in weeks):
-        chart.empty_message = "No follow-ups fell due in this period."
+        chart.empty_message = gettext("No follow-ups fell due in this period.")
     days = [week["week_start"] for week in weeks]
     met = [week["met_within_48h"] / week["due"] if week["due"] else None for week in weeks]
     tried = [
         week["first_attempt_within_48h"] / week["due"] if week["due"] else None for week in weeks
     ]
     _line_series(
-        chart, days, tried, top=1, color="#CC79A7", dashed=True, label="first attempt", percent=True
+        chart,
+        days,
+        tried,
+        top=1,
+        color="#CC79A7",
+        dashed=True,
+        label=gettext("first attempt"),
+        percent=True,
     )
-    _line_series(chart, days, met, top=1, color="#0072B2", label="contacted", percent=True)
+    _line_series(chart, days, met, top=1, color="#0072B2", label=gettext("contacted"), percent=True)
     _y_axis(chart, 1, percent=True)
     _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
     chart.table = DataTable(
-        ["Week of", "Due", "Successful contact within 48 h", "First attempt within 48 h"],
+        [
+            gettext("Week of"),
+            gettext("Due"),
+            gettext("Successful contact within 48 h"),
+            gettext("First attempt within 48 h"),
+        ],
         [
             [
                 _week_label(week["week_start"]),
@@ -280,17 +309,19 @@ def follow_up_rate(weeks: list[dict[str, Any]]) -> Chart:
 def referrals_per_week(weeks: list[dict[str, Any]]) -> Chart:
     chart = Chart(
         key="referrals-weekly",
-        title="Referrals per week they were made",
-        description="Lines: referrals made each week, and how many of them were accepted and "
-        "completed (handoff confirmed) so far.",
+        title=gettext("Referrals per week they were made"),
+        description=gettext(
+            "Lines: referrals made each week, and how many of them were accepted and "
+            "completed (handoff confirmed) so far."
+        ),
         legend=[
-            LegendItem("Made", "#56B4E9"),
-            LegendItem("Accepted", "#E69F00"),
-            LegendItem("Completed", "#009E73"),
+            LegendItem(gettext("Made"), "#56B4E9"),
+            LegendItem(pgettext("chart", "Accepted"), "#E69F00"),
+            LegendItem(gettext("Completed"), "#009E73"),
         ],
     )
     if not any(week["made"] for week in weeks):
-        chart.empty_message = "No referrals were made in this period."
+        chart.empty_message = gettext("No referrals were made in this period.")
     days = [week["week_start"] for week in weeks]
     top = nice_ceiling(max((week["made"] for week in weeks), default=0))
     keys = ("made", "accepted", "completed")
@@ -301,7 +332,7 @@ def referrals_per_week(weeks: list[dict[str, Any]]) -> Chart:
     _y_axis(chart, top)
     _x_labels(chart, days, (chart.plot_right - chart.plot_left) / max(len(days), 1))
     chart.table = DataTable(
-        ["Week of", "Made", "Accepted", "Completed"],
+        [gettext("Week of"), gettext("Made"), pgettext("chart", "Accepted"), gettext("Completed")],
         [[_week_label(week["week_start"]), *(f"{week[key]:,}" for key in keys)] for week in weeks],
     )
     return chart
@@ -347,21 +378,23 @@ def _horizontal(chart: Chart, rows: list[tuple[str, int, str]], *, columns: list
 def referral_funnel(referrals: dict[str, Any]) -> Chart:
     chart = Chart(
         key="funnel",
-        title="Referral funnel",
-        description="Referrals made in the period, and how many of them the provider "
-        "acknowledged, accepted, and completed (handoff confirmed).",
+        title=gettext("Referral funnel"),
+        description=gettext(
+            "Referrals made in the period, and how many of them the provider "
+            "acknowledged, accepted, and completed (handoff confirmed)."
+        ),
     )
     if not referrals["made"]:
-        chart.empty_message = "No referrals were made in this period."
+        chart.empty_message = gettext("No referrals were made in this period.")
     _horizontal(
         chart,
         [
-            ("Made", referrals["made"], "#56B4E9"),
-            ("Acknowledged", referrals["acknowledged"], "#3a9ad9"),
-            ("Accepted", referrals["accepted"], "#E69F00"),
-            ("Completed (handoff)", referrals["completed"], "#009E73"),
+            (gettext("Made"), referrals["made"], "#56B4E9"),
+            (gettext("Acknowledged"), referrals["acknowledged"], "#3a9ad9"),
+            (pgettext("chart", "Accepted"), referrals["accepted"], "#E69F00"),
+            (gettext("Completed (handoff)"), referrals["completed"], "#009E73"),
         ],
-        columns=["Stage", "Referrals"],
+        columns=[gettext("Stage"), gettext("Referrals")],
     )
     return chart
 
@@ -370,7 +403,7 @@ def decline_reasons(referrals: dict[str, Any]) -> Chart:
     labels = dict(ReasonCode.choices)
     rows = sorted(
         (
-            (labels[code], count, "#D55E00")
+            (str(labels[code]), count, "#D55E00")
             for code, count in referrals["decline_reasons"].items()
             if count
         ),
@@ -378,30 +411,32 @@ def decline_reasons(referrals: dict[str, Any]) -> Chart:
     )
     chart = Chart(
         key="declines",
-        title="Why providers declined referrals",
-        description="Declined referrals of the period by the provider's reason code.",
+        title=gettext("Why providers declined referrals"),
+        description=gettext("Declined referrals of the period by the provider's reason code."),
     )
     if not rows:
-        chart.empty_message = "No referral was declined in this period."
-    _horizontal(chart, rows, columns=["Reason", "Declined referrals"])
+        chart.empty_message = gettext("No referral was declined in this period.")
+    _horizontal(chart, rows, columns=[gettext("Reason"), gettext("Declined referrals")])
     return chart
 
 
 def repeat_neighbors(counts: dict[str, int]) -> Chart:
     chart = Chart(
         key="repeat",
-        title="Neighbors by field responses in the period",
-        description="How many neighbors had one, two, three or four, and five or more field "
-        "responses in the period. The program exists to reduce the repeats.",
+        title=gettext("Neighbors by field responses in the period"),
+        description=gettext(
+            "How many neighbors had one, two, three or four, and five or more field "
+            "responses in the period. The program exists to reduce the repeats."
+        ),
     )
     buckets = [
-        ("1 response", counts["one"], "#56B4E9"),
-        ("2 responses", counts["two"], "#E69F00"),
-        ("3–4 responses", counts["three_to_four"], "#D55E00"),
-        ("5 or more", counts["five_plus"], "#CC79A7"),
+        (gettext("1 response"), counts["one"], "#56B4E9"),
+        (gettext("2 responses"), counts["two"], "#E69F00"),
+        (gettext("3–4 responses"), counts["three_to_four"], "#D55E00"),
+        (gettext("5 or more"), counts["five_plus"], "#CC79A7"),
     ]
     if not any(count for _, count, _ in buckets):
-        chart.empty_message = "No neighbors were served in this period."
+        chart.empty_message = gettext("No neighbors were served in this period.")
     top = nice_ceiling(max(count for _, count, _ in buckets))
     slot = (chart.plot_right - chart.plot_left) / len(buckets)
     scale = (chart.plot_bottom - TOP) / top
@@ -415,7 +450,8 @@ def repeat_neighbors(counts: dict[str, int]) -> Chart:
                 width=round(slot * 0.6, 1),
                 height=round(height, 1),
                 fill=color,
-                title=f"{label}: {count:,} neighbors",
+                title=gettext("%(bucket)s: %(count)s neighbors")
+                % {"bucket": label, "count": f"{count:,}"},
             )
         )
         chart.texts.append(
@@ -434,7 +470,8 @@ def repeat_neighbors(counts: dict[str, int]) -> Chart:
         )
     _y_axis(chart, top)
     chart.table = DataTable(
-        ["Field responses", "Neighbors"], [[label, f"{count:,}"] for label, count, _ in buckets]
+        [gettext("Field responses"), gettext("Neighbors")],
+        [[label, f"{count:,}"] for label, count, _ in buckets],
     )
     return chart
 

@@ -398,7 +398,10 @@ def _insert_response_facts(responses: QuerySet[FieldResponse]) -> None:
                 **{name: OuterRef(f"root_{name}") for name in DEMOGRAPHICS}
             ).values("id")[:1]
         ),
-        "birth_date": _root("date_of_birth"),
+        # A de-identified neighbor keeps only the birth year (heart_cases.retention): the last
+        # day of that year gives the same age on any period's first day unless the birthday
+        # fell on or before that day of the year.
+        "birth_date": Coalesce(_root("date_of_birth"), YearEnd(_root("birth_year"))),
     }
     _insert_select(ResponseFact, responses, expressions, RESPONSE_COLUMNS)
 
@@ -592,6 +595,21 @@ def _add_counts(
             f"INSERT INTO {table} ({columns}) SELECT {selected} FROM ({sql}) AS d "  # noqa: S608
             f"WHERE true ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {added}",
             params,
+        )
+
+
+class YearEnd(Func):
+    """31 December of a year given as a number (null if it is null)."""
+
+    output_field = DateField()
+    arity = 1
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="make_date(%(expressions)s, 12, 31)")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="date(printf('%%04d-12-31', %(expressions)s))"
         )
 
 

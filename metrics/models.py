@@ -15,6 +15,7 @@ METRICS.md defines each metric on these rows and on the source tables alike.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ResponseFact(models.Model):
@@ -166,8 +167,8 @@ class FactChange(models.Model):
     (kind "n") or a case (kind "c"). Written by database triggers, drained by facts.refresh."""
 
     class Kind(models.TextChoices):
-        NEIGHBOR = "n", "Neighbor record"
-        CASE = "c", "Case"
+        NEIGHBOR = "n", _("Neighbor record")
+        CASE = "c", _("Case")
 
     kind = models.CharField(max_length=1, choices=Kind.choices)
     key = models.BigIntegerField()

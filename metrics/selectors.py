@@ -37,6 +37,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from heart_cases.models import Program
 from referrals.models import ReasonCode, Referral
@@ -118,22 +119,29 @@ def period_check(start: date, end: date) -> Period:
     errors: dict[str, list[str]] = {}
     for name, day in (("start", start), ("end", end)):
         if not EARLIEST <= day <= LATEST:
-            errors[name] = [f"A date from {EARLIEST} to {LATEST}."]
+            errors[name] = [
+                gettext("A date from %(first)s to %(last)s.") % {"first": EARLIEST, "last": LATEST}
+            ]
     if errors:
         raise PeriodInvalid(errors)
     if end < start:
         raise PeriodInvalid(
-            {"start": ["The start is after the end."], "end": ["The end is before the start."]}
+            {
+                "start": [gettext("The start is after the end.")],
+                "end": [gettext("The end is before the start.")],
+            }
         )
     if (end - start).days + 1 > MAX_DAYS:
-        message = f"At most {MAX_DAYS} days (a year); ask for a longer span year by year."
+        message = gettext("At most %(days)s days (a year); ask for a longer span year by year.") % {
+            "days": MAX_DAYS
+        }
         raise PeriodInvalid({"start": [message], "end": [message]})
     return Period(start, end)
 
 
 def month_period(year: int, month: int) -> Period:
     if not (EARLIEST.year <= year <= LATEST.year and 1 <= month <= 12):
-        raise PeriodInvalid({"month": ["A month as YYYY-MM, from 2000-01 to 2100-12."]})
+        raise PeriodInvalid({"month": [gettext("A month as YYYY-MM, from 2000-01 to 2100-12.")]})
     last = calendar.monthrange(year, month)[1]
     return Period(date(year, month, 1), date(year, month, last))
 

@@ -10,6 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from heart_cases import services as case_services
 from heart_cases.middleware import client_address
@@ -17,6 +20,26 @@ from heart_cases.middleware import client_address
 from . import charts, facts, report, selectors
 
 PERMISSION = "heart_cases.view_metrics"
+
+# The demographic tables' titles and fixed values, as the page shows them. The API and the
+# monthly report keep selectors' English keys; only the page translates them.
+DIMENSION_TITLES = {
+    "gender": _("Gender"),
+    "race": _("Race"),
+    "ethnicity": _("Ethnicity"),
+    "language": _("Language"),
+    "housing": _("Housing"),
+    "age_band": _("Age on the period's first day"),
+}
+SHOWN_VALUES = {
+    "Not recorded": _("Not recorded"),
+    "Unsheltered": _("Unsheltered"),
+    "Not recorded as unsheltered": _("Not recorded as unsheltered"),
+    "English": _("English"),
+    "Spanish": _("Spanish"),
+    "Under 18": _("Under 18"),
+    "65 and over": _("65 and over"),
+}
 
 
 def _period_from(request: HttpRequest) -> tuple[selectors.Period, dict[str, list[str]]]:
@@ -31,7 +54,7 @@ def _period_from(request: HttpRequest) -> tuple[selectors.Period, dict[str, list
         try:
             parsed[name] = date.fromisoformat(value)
         except ValueError:
-            errors[name] = ["A date as YYYY-MM-DD."]
+            errors[name] = [str(_("A date as YYYY-MM-DD."))]
     if errors:
         return default, errors
     try:
@@ -48,7 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     metrics = selectors.program_metrics(period=period)
     reports = [
         {
-            "label": date(year, month, 1).strftime("%B %Y"),
+            "label": date_format(date(year, month, 1), "F Y"),
             "url": reverse("metrics-monthly-report", kwargs={"month": f"{year:04d}-{month:02d}"}),
         }
         for year, month in reversed(period.months()[-12:])
@@ -63,7 +86,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "metrics": metrics,
         "charts": charts.dashboard_charts(metrics),
         "demographics": [
-            {"title": title, "cells": metrics["demographics"][name]}
+            {
+                "title": DIMENSION_TITLES.get(name, title),
+                "cells": [
+                    {**cell, "value": SHOWN_VALUES.get(cell["value"], cell["value"])}
+                    for cell in metrics["demographics"][name]
+                ],
+            }
             for name, title in selectors.DIMENSIONS
         ],
         "reports": reports,
@@ -79,7 +108,9 @@ def monthly_report_download(request: HttpRequest, month: str) -> HttpResponse:
         raise PermissionDenied
     year, month_number = (int(part) for part in month.split("-"))
     try:
-        content = report.monthly_report_csv(year=year, month=month_number)
+        # A data file for the city: the same words whatever the page's language.
+        with translation.override("en"):
+            content = report.monthly_report_csv(year=year, month=month_number)
     except selectors.PeriodInvalid as exc:
         raise Http404 from exc
     case_services.access_log_write(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -94,12 +95,25 @@ class AttemptInput(serializers.Serializer):
         min_value=0, max_value=600, required=False, allow_null=True
     )
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    contact = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The neighbor's contact the attempt was to (one the pair may contact); "
+        "left out or null: the neighbor.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         phone_only = {ContactAttempt.Outcome.LEFT_VOICEMAIL, ContactAttempt.Outcome.WRONG_NUMBER}
         if attrs["method"] == ContactAttempt.Method.IN_PERSON and attrs["outcome"] in phone_only:
             raise serializers.ValidationError(
-                {"outcome": [f"'{attrs['outcome']}' does not apply to a visit in person."]}
+                {
+                    "outcome": [
+                        gettext("'%(outcome)s' does not apply to a visit in person.")
+                        % {"outcome": attrs["outcome"]}
+                    ]
+                }
             )
         return attrs
 
@@ -149,7 +163,11 @@ class AttemptCreateApi(APIView):
         task = task_for_attempt(user=user, task_id=task_id)
         if not services.can_work_task(user, task):
             return Response(
-                {"detail": "Only the assigned pair or a supervisor can log attempts on this task."},
+                {
+                    "detail": gettext(
+                        "Only the assigned pair or a supervisor can log attempts on this task."
+                    )
+                },
                 status=status.HTTP_403_FORBIDDEN,
             )
         data = AttemptInput(data=request.data)
@@ -158,6 +176,8 @@ class AttemptCreateApi(APIView):
             result = services.attempt_record(actor=user, task=task, **data.validated_data)
         except TransitionError as exc:
             raise Conflict(str(exc)) from exc
+        except services.AttemptInvalid as exc:
+            raise serializers.ValidationError(exc.errors) from exc
         return Response(AttemptOutput(attempt_json(result)).data, status=status.HTTP_201_CREATED)
 
 
@@ -188,7 +208,7 @@ class CaseAssignApi(APIView):
         data.is_valid(raise_exception=True)
         pair = Pair.objects.filter(pk=data.validated_data["pair"]).first()
         if pair is None:
-            raise serializers.ValidationError({"pair": ["No such pair."]})
+            raise serializers.ValidationError({"pair": [gettext("No such pair.")]})
         try:
             services.case_reassign(
                 actor=user,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from heart_cases.history import HistoricalRecords
 from heart_cases.models import Case, FieldResponse
@@ -64,16 +65,16 @@ class PairAssignment(models.Model):
 
 class FollowUpTask(models.Model):
     class Kind(models.TextChoices):
-        FOLLOW_UP = "follow_up", "Follow-up"
-        RETRY_CALL = "retry_call", "Retry call"
-        IN_PERSON_VISIT = "in_person_visit", "In-person visit"
-        REFERRAL_CHECK = "referral_check", "Referral check"
+        FOLLOW_UP = "follow_up", _("Follow-up")
+        RETRY_CALL = "retry_call", _("Retry call")
+        IN_PERSON_VISIT = "in_person_visit", _("In-person visit")
+        REFERRAL_CHECK = "referral_check", _("Referral check")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        MISSED = "missed", "Missed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        MISSED = "missed", _("Missed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_up_tasks")
     field_response = models.ForeignKey(
@@ -157,16 +158,16 @@ class Notice(models.Model):
     redelivered message harmless: whoever inserts the row does the work."""
 
     class Kind(models.TextChoices):
-        ASSIGNED = "assigned", "Case assigned"
-        REMINDER = "reminder", "Follow-up due soon"
-        MISSED = "missed", "Follow-up missed"
-        REFERRAL_SENT = "referral_sent", "New referral"
-        REFERRAL_UPDATE = "referral_update", "Referral update"
-        REFERRAL_CHASED = "referral_chased", "Referral not acknowledged"
-        REFERRAL_EXPIRED = "referral_expired", "Referral expired"
-        CONSENT_EXPIRED = "consent_expired", "Consent to share expired"
-        CLOSE_PROMPT = "close_prompt", "Ready to close"
-        BREAK_GLASS = "break_glass", "Break-the-glass reads"
+        ASSIGNED = "assigned", _("Case assigned")
+        REMINDER = "reminder", _("Follow-up due soon")
+        MISSED = "missed", _("Follow-up missed")
+        REFERRAL_SENT = "referral_sent", _("New referral")
+        REFERRAL_UPDATE = "referral_update", _("Referral update")
+        REFERRAL_CHASED = "referral_chased", _("Referral not acknowledged")
+        REFERRAL_EXPIRED = "referral_expired", _("Referral expired")
+        CONSENT_EXPIRED = "consent_expired", _("Consent to share expired")
+        CLOSE_PROMPT = "close_prompt", _("Ready to close")
+        BREAK_GLASS = "break_glass", _("Break-the-glass reads")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     subject_key = models.CharField(max_length=80, help_text="What it is about, e.g. task:12.")
@@ -257,13 +258,13 @@ class ServiceSchedule(models.Model):
 
 class ServiceWindow(models.Model):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
     schedule = models.ForeignKey(ServiceSchedule, on_delete=models.CASCADE, related_name="windows")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -306,16 +307,16 @@ class PairDutyWindow(models.Model):
 
 class ContactAttempt(models.Model):
     class Method(models.TextChoices):
-        PHONE = "phone", "Phone"
-        IN_PERSON = "in_person", "In person"
-        TEXT = "text", "Text message"
+        PHONE = "phone", _("Phone")
+        IN_PERSON = "in_person", _("In person")
+        TEXT = "text", _("Text message")
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Reached"
-        NO_ANSWER = "no_answer", "No answer"
-        LEFT_VOICEMAIL = "left_voicemail", "Left voicemail"
-        WRONG_NUMBER = "wrong_number", "Wrong number"
-        DECLINED = "declined", "Declined"
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_VOICEMAIL = "left_voicemail", _("Left voicemail")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        DECLINED = "declined", _("Declined")
 
     task = models.ForeignKey(FollowUpTask, on_delete=models.PROTECT, related_name="attempts")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contact_attempts")
@@ -324,6 +325,15 @@ class ContactAttempt(models.Model):
     occurred_at = models.DateTimeField()
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # Whom the call was to when not the neighbor: one of the neighbor's contacts (family and
+    # others the pair may call). Null: the neighbor.
+    contact = models.ForeignKey(
+        "heart_cases.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attempts",
+    )
     made_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_attempts"
     )

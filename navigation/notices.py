@@ -31,7 +31,12 @@ INSERT_BATCH = 1000
 
 
 def recipient_language(user: User) -> str:
+    """The language the person chose for the pages (the header's menu), else the first
+    supported one they speak."""
     profile = getattr(user, "staff_profile", None)
+    chosen = getattr(profile, "language", "")
+    if chosen in SUPPORTED_LANGUAGES:
+        return chosen
     for code in getattr(profile, "languages", None) or []:
         if code in SUPPORTED_LANGUAGES:
             return code

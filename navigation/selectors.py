@@ -64,6 +64,7 @@ def case_attempts(case: Case) -> list[dict[str, Any]]:
             "duration_minutes": attempt.duration_minutes,
             "notes": attempt.notes,
             "made_by": attempt.made_by.get_username(),
+            "contact": attempt.contact_id,
         }
         for attempt in attempts.order_by("occurred_at", "id")
     ]
@@ -164,7 +165,7 @@ def task_list(
         tasks = tasks.filter(work_by__gte=now, work_by__lt=end_of_today)
     elif view == "upcoming":
         tasks = tasks.filter(work_by__gte=end_of_today)
-    return tasks.select_related("case__neighbor", "pair").order_by("work_by", "id")
+    return tasks.select_related("case__neighbor__linked_to", "pair").order_by("work_by", "id")
 
 
 def _end_of_day(now: datetime) -> datetime:
@@ -173,7 +174,8 @@ def _end_of_day(now: datetime) -> datetime:
 
 
 def task_json(task: FollowUpTask) -> dict[str, Any]:
-    neighbor = task.case.neighbor
+    # A record a supervisor linked to another shows as the person it is linked to (issue 13).
+    neighbor = task.case.neighbor.linked_to or task.case.neighbor
     return {
         "id": task.pk,
         "case": task.case_id,
@@ -206,6 +208,9 @@ def task_page_groups(*, user: User, now: datetime) -> dict[str, Any]:
     end_of_today = _end_of_day(now)
     groups: dict[str, list[FollowUpTask]] = {"overdue": [], "today": [], "upcoming": []}
     for task in tasks:
+        if task.case.neighbor.linked_to is not None:
+            # The page shows a linked record as the person it is linked to (issue 13).
+            task.case.neighbor = task.case.neighbor.linked_to
         if task.work_by < now:
             groups["overdue"].append(task)
         elif task.work_by < end_of_today:

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from heart_cases.actors import stamp
 from heart_cases.hooks import FollowUpRef
-from heart_cases.models import Case, FieldResponse
+from heart_cases.models import Case, Contact, FieldResponse
 from heart_cases.queueing import enqueue_on_commit
 from heart_cases.services import TransitionError, case_close, follow_up_deadline
 
@@ -192,6 +193,26 @@ class FollowUpScheduler:
             outside_service_hours=task.outside_service_hours,
         )
 
+    def retime(self, *, actor: User, field_response: FieldResponse, reason: str) -> None:
+        """The encounter's time was corrected (the CAD's record replaced one entered by
+        hand): a follow-up still pending keeps its 48 hours from the corrected time."""
+        service = hours.active_hours()
+        deadline = follow_up_deadline(field_response.responded_at)
+        pending = FollowUpTask.objects.select_for_update(of=("self",)).filter(
+            field_response=field_response,
+            kind=FollowUpTask.Kind.FOLLOW_UP,
+            status=FollowUpTask.Status.PENDING,
+        )
+        for task in pending:
+            when = hours.task_work_by(field_response.responded_at, deadline, service)
+            if (task.deadline, task.work_by) == (deadline, when.at):
+                continue
+            task.deadline = deadline
+            task.work_by = when.at
+            task.outside_service_hours = when.outside_service_hours
+            task.missed_after = when.first_window_ends
+            stamp(task, actor=actor, reason=f"{reason}: deadline from the corrected time").save()
+
 
 @transaction.atomic
 def pair_create(*, actor: User, clinician: User, peer: User) -> Pair:
@@ -340,9 +361,9 @@ def case_assign_auto(*, actor: User, case: Case) -> PairAssignment | None:
 @transaction.atomic
 def case_reassign(*, actor: User, case: Case, pair: Pair, reason: str) -> PairAssignment:
     if case.status != Case.Status.OPEN:
-        raise TransitionError(f"Case {case.number} is closed.")
+        raise TransitionError(gettext("Case %(number)s is closed.") % {"number": case.number})
     if not pair.active:
-        raise TransitionError(f"Pair {pair.pk} is not active.")
+        raise TransitionError(gettext("Pair %(id)s is not active.") % {"id": pair.pk})
     assignment = pair_assign(
         actor=actor, case=case, pair=pair, reason=f"Reassigned by {actor.get_username()}: {reason}"
     )
@@ -412,29 +433,42 @@ def attempt_record(
     occurred_at: datetime,
     duration_minutes: int | None = None,
     notes: str = "",
+    contact: int | None = None,
 ) -> AttemptResult:
     """Log a contact attempt and schedule what follows from its outcome (DESIGN.md):
     reached completes the follow-up; no answer or voicemail retries at least 4 service hours
     later; after 3 unsuccessful phone attempts, or a wrong number, a visit in person; a
-    decline closes the case. Too many failed visits close the case as unable to reach."""
+    decline closes the case. Too many failed visits close the case as unable to reach.
+
+    `occurred_at` is kept as given (a call logged late keeps the time it was made); one before
+    the encounter the task follows up is refused (AttemptInvalid), as is a `contact` (an id)
+    that is not one of the neighbor's contacts or may not be called. Reaching a contact is a
+    contact made, as the program follows up with callers and their families; only the
+    neighbor can decline."""
     task = (
         FollowUpTask.objects.select_for_update(of=("self",))
         .select_related("case", "pair")
         .get(pk=task.pk)
     )
     if task.next_task_id is not None:
-        raise TransitionError("A later task replaced this one; log the attempt there.")
+        raise TransitionError(gettext("A later task replaced this one; log the attempt there."))
     if not (
         task.status == FollowUpTask.Status.PENDING
         or (task.status == FollowUpTask.Status.MISSED and task.resolved_at is None)
     ):
-        raise TransitionError(f"This task is {task.status}; nothing more can be logged on it.")
+        raise TransitionError(
+            gettext("This task is %(status)s; nothing more can be logged on it.")
+            % {"status": task.get_status_display().lower()}
+        )
     case = task.case
     if case.status != Case.Status.OPEN:
-        raise TransitionError(f"Case {case.number} is closed.")
-    reason = (
-        f"{ContactAttempt.Method(method).label} attempt: {ContactAttempt.Outcome(outcome).label}"
-    )
+        raise TransitionError(gettext("Case %(number)s is closed.") % {"number": case.number})
+    reached = _attempt_check(task=task, occurred_at=occurred_at, outcome=outcome, contact=contact)
+    with translation.override("en"):  # the record keeps one language, whoever logged it
+        reason = (
+            f"{ContactAttempt.Method(method).label} attempt: "
+            f"{ContactAttempt.Outcome(outcome).label}"
+        )
     attempt = stamp(
         ContactAttempt(
             task=task,
@@ -444,10 +478,11 @@ def attempt_record(
             occurred_at=occurred_at,
             duration_minutes=duration_minutes,
             notes=notes,
+            contact=reached,
             made_by=actor,
         ),
         actor=actor,
-        reason=reason,
+        reason=reason if reached is None else f"{reason} (to {reached.name}, a contact)",
     )
     attempt.save()
 
@@ -468,6 +503,65 @@ def attempt_record(
     next_task = _next_step(actor=actor, task=task, attempt=attempt, reason=reason)
     task.refresh_from_db()
     return AttemptResult(attempt, task, next_task, next_task is None)
+
+
+class AttemptInvalid(ValueError):
+    """An attempt the service refuses, by field ({"occurred_at": ["..."]}): the API's 400."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _encounter_at(task: FollowUpTask) -> datetime | None:
+    """When the encounter this task follows up began: its chain's field response, else the
+    case's first one."""
+    root = _chain_root(task)
+    if root.field_response_id is not None:
+        return FieldResponse.objects.filter(pk=root.field_response_id).values_list(
+            "responded_at", flat=True
+        )[0]
+    earliest = task.case.field_responses.aggregate(first=Min("responded_at"))
+    first: datetime | None = earliest["first"]
+    return first
+
+
+def _attempt_check(
+    *, task: FollowUpTask, occurred_at: datetime, outcome: str, contact: int | None
+) -> Contact | None:
+    """AttemptInvalid naming each field that cannot be so; else the contact reached, if any."""
+    errors: dict[str, list[str]] = {}
+    encounter = _encounter_at(task)
+    if encounter is not None and occurred_at < encounter:
+        errors["occurred_at"] = [
+            gettext("This is before the field response (%(at)s) this task follows up.")
+            % {"at": timezone.localtime(encounter).strftime("%Y-%m-%d %H:%M %Z")}
+        ]
+    found: Contact | None = None
+    if contact is not None:
+        neighbor = task.case.neighbor
+        person = neighbor.linked_to_id or neighbor.pk
+        found = (
+            Contact.objects.filter(pk=contact)
+            .filter(Q(neighbor_id__in=[person, neighbor.pk]) | Q(neighbor__linked_to_id=person))
+            .first()
+        )
+        if found is None:
+            errors["contact"] = [gettext("Not one of this neighbor's contacts.")]
+        elif not found.may_contact:
+            errors["contact"] = [
+                gettext("%(name)s may not be contacted about the neighbor.") % {"name": found.name}
+            ]
+        elif outcome == ContactAttempt.Outcome.DECLINED:
+            errors["outcome"] = [
+                gettext(
+                    "Only the neighbor can decline follow-up; log what the contact said as "
+                    "reached, with notes."
+                )
+            ]
+    if errors:
+        raise AttemptInvalid(errors)
+    return found
 
 
 def _complete_chain(*, actor: User, task: FollowUpTask, at: datetime, reason: str) -> None:

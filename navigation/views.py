@@ -8,6 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from heart_cases import selectors as case_selectors
@@ -20,6 +23,15 @@ from heart_cases.services import TransitionError
 from . import selectors, services
 from .api import AttemptInput, CaseAssignInput, task_for_attempt
 from .models import ContactAttempt, Notification, Pair
+
+# The attempt form's fields, as an error names them.
+FIELD_LABELS = {
+    "method": gettext_lazy("Method"),
+    "outcome": gettext_lazy("Outcome"),
+    "duration_minutes": gettext_lazy("Minutes"),
+    "notes": gettext_lazy("Notes"),
+    "occurred_at": gettext_lazy("When"),
+}
 
 
 def _log_list(request: HttpRequest, object_type: str, ids: list[int]) -> None:
@@ -79,7 +91,7 @@ def attempt_create_page(request: HttpRequest, task_id: int) -> HttpResponse:
         raise PermissionDenied
     task = task_for_attempt(user=user, task_id=task_id)
     if not services.can_work_task(user, task):
-        messages.error(request, "Only the assigned pair or a supervisor can log this attempt.")
+        messages.error(request, _("Only the assigned pair or a supervisor can log this attempt."))
         return redirect("tasks")
     data = request.POST.dict()
     data.setdefault("occurred_at", timezone.now().isoformat())
@@ -87,26 +99,42 @@ def attempt_create_page(request: HttpRequest, task_id: int) -> HttpResponse:
         data.pop("duration_minutes", None)
     form = AttemptInput(data=data)
     if not form.is_valid():
-        problems = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
-        messages.error(request, f"Not logged: {problems}")
+        problems = "; ".join(
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in form.errors.items()
+        )
+        messages.error(request, _("Not logged: %(problems)s") % {"problems": problems})
         return redirect(f"/tasks/#task-{task.pk}")
     try:
         result = services.attempt_record(actor=user, task=task, **form.validated_data)
     except TransitionError as exc:
         messages.error(request, str(exc))
         return redirect("tasks")
+    except services.AttemptInvalid as exc:
+        problems = "; ".join(
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(map(str, v))}" for k, v in exc.errors.items()
+        )
+        messages.error(request, _("Not logged: %(problems)s") % {"problems": problems})
+        return redirect(f"/tasks/#task-{task.pk}")
     outcome = ContactAttempt.Outcome(result.attempt.outcome).label
     if result.next_task is not None:
         nxt = result.next_task
-        when = timezone.localtime(nxt.work_by).strftime("%a %b %-d, %H:%M")
+        when = date_format(timezone.localtime(nxt.work_by), "D M j, H:i")
         messages.success(
-            request, f"Logged: {outcome}. Next: {nxt.get_kind_display().lower()} by {when}."
+            request,
+            _("Logged: %(outcome)s. Next: %(task)s by %(when)s.")
+            % {"outcome": outcome, "task": nxt.get_kind_display().lower(), "when": when},
         )
         return redirect(f"/tasks/#task-{nxt.pk}")
     if result.case_closed:
-        messages.success(request, f"Logged: {outcome}. Case {task.case.number} is closed.")
+        messages.success(
+            request,
+            _("Logged: %(outcome)s. Case %(number)s is closed.")
+            % {"outcome": outcome, "number": task.case.number},
+        )
     else:
-        messages.success(request, f"Logged: {outcome}. Follow-up complete.")
+        messages.success(
+            request, _("Logged: %(outcome)s. Follow-up complete.") % {"outcome": outcome}
+        )
     return redirect("tasks")
 
 
@@ -165,7 +193,7 @@ def case_assign_page(request: HttpRequest, case_id: int) -> HttpResponse:
     if form.is_valid():
         pair = Pair.objects.filter(pk=form.validated_data["pair"]).first()
     if pair is None:
-        messages.error(request, "Choose a pair.")
+        messages.error(request, _("Choose a pair."))
         return redirect("case", case_id=case.pk)
     try:
         services.case_reassign(
@@ -177,5 +205,8 @@ def case_assign_page(request: HttpRequest, case_id: int) -> HttpResponse:
     except TransitionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Case {case.number} now belongs to {pair}.")
+        messages.success(
+            request,
+            _("Case %(number)s now belongs to %(pair)s.") % {"number": case.number, "pair": pair},
+        )
     return redirect("case", case_id=case.pk)

@@ -39,7 +39,7 @@ class LocationInline(admin.TabularInline):
 
 @admin.register(Provider)
 class ProviderAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "slug", "accepting_referrals", "email", "hsds_id")
+    list_display = ("name", "slug", "accepting_referrals", "email", "contact_language", "hsds_id")
     list_filter = ("accepting_referrals",)
     search_fields = ("name", "slug", "hsds_id")
     inlines = [ServiceInline, LocationInline]

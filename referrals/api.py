@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from django.db import IntegrityError
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -44,7 +45,7 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 class CanSeeReferrals(BasePermission):
     """Staff (view_referral) and provider staff (respond_referral); other roles are 403."""
 
-    message = "Your role may not see referrals."
+    message = gettext_lazy("Your role may not see referrals.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
@@ -123,7 +124,7 @@ class ProviderListQuery(serializers.Serializer):
 
     def validate_language(self, value: str) -> str:
         if not _LANGUAGE.match(value):
-            raise serializers.ValidationError("Use a language code such as 'en' or 'es'.")
+            raise serializers.ValidationError(gettext("Use a language code such as 'en' or 'es'."))
         return value
 
 
@@ -294,7 +295,7 @@ class ConsentInput(serializers.Serializer):
     def validate_obtained(self, value: bool) -> bool:
         if not value:
             raise serializers.ValidationError(
-                "A referral is sent only with the neighbor's consent to share."
+                gettext("A referral is sent only with the neighbor's consent to share.")
             )
         return value
 
@@ -359,13 +360,14 @@ class ReferralListCreateApi(APIView):
         errors: dict[str, list[str]] = {}
         case = _visible_case(request, values["case"])
         if case is None:
-            errors["case"] = ["No such case."]
+            errors["case"] = [gettext("No such case.")]
         service = Service.objects.select_related("provider").filter(pk=values["service"]).first()
         if service is None:
-            errors["service"] = ["No such service."]
+            errors["service"] = [gettext("No such service.")]
         elif service.provider_id != values["provider"]:
             errors["service"] = [
-                f"{service.name} is not a service of provider {values['provider']}."
+                gettext("%(service)s is not a service of provider %(provider)s.")
+                % {"service": service.name, "provider": values["provider"]}
             ]
         if errors or case is None or service is None:
             raise serializers.ValidationError(errors)
@@ -387,7 +389,9 @@ class ReferralListCreateApi(APIView):
         except TransitionError as exc:
             raise Conflict(str(exc)) from exc
         except IntegrityError as exc:  # a concurrent identical referral committed first
-            raise Conflict("This case already has an open referral to this service.") from exc
+            raise Conflict(
+                gettext("This case already has an open referral to this service.")
+            ) from exc
         referral = selectors.referral_get_for_user(user=request.user, referral_id=referral.pk)
         return Response(
             selectors.referral_json_for(request.user, referral, with_timeline=True),

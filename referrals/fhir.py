@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent as FhirConsent
 from fhir.resources.R4B.organization import Organization
@@ -30,7 +30,7 @@ from fhir.resources.R4B.task import Task
 from heart_cases.models import Need
 
 from . import disclosure
-from .models import Consent, ReasonCode, Referral
+from .models import Consent, Provider, ReasonCode, Referral
 
 _SDOHCC = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition"
 TASK_PROFILE = f"{_SDOHCC}/SDOHCC-TaskForReferralManagement"
@@ -109,6 +109,11 @@ def _urn(name: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{settings.HEART_BASE_URL}/{name}')}"
 
 
+def organization_urn(provider: Provider) -> str:
+    """The provider's Organization as the Bundle and the Task name it."""
+    return _urn(f"providers/{provider.pk}")
+
+
 def _when(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -122,8 +127,12 @@ def _built(model: type[Resource], fields: dict[str, Any]) -> dict[str, Any]:
     return dumped
 
 
-def _coding(system: str, code: str, display: str) -> dict[str, str]:
-    return {"system": system, "code": code, "display": display}
+def _coding(system: str, code: str, display: Any) -> dict[str, str]:
+    """`display` may be a lazy label: rendered here in English, whatever the reader's language
+    (a coding's display is the code system's own text; the Part 2 notice is what follows the
+    reader's language)."""
+    with translation.override("en"):
+        return {"system": system, "code": code, "display": str(display)}
 
 
 def _reference(urn: str, kind: str, display: str = "") -> dict[str, str]:
@@ -142,7 +151,7 @@ def _status_reason(referral: Referral) -> dict[str, Any] | None:
         code = ReasonCode.WAITLIST
     else:
         return {"text": referral.get_status_display()}
-    return {"coding": [_coding(REASON_SYSTEM, code.value, code.label)], "text": code.label}
+    return {"coding": [_coding(REASON_SYSTEM, code.value, code.label)], "text": str(code.label)}
 
 
 def _service_code(referral: Referral) -> dict[str, Any]:
@@ -241,64 +250,21 @@ def _consent(
     )
 
 
-def referral_bundle(
-    referral: Referral, *, timeline: list[dict[str, Any]] | None = None, notes: bool = True
+def _task(
+    referral: Referral,
+    *,
+    neighbor: dict[str, str],
+    requester: dict[str, str],
+    provider: dict[str, str],
+    request_urn: str,
+    notes: bool,
+    timeline: list[dict[str, Any]] | None,
+    validated: bool = True,
 ) -> dict[str, Any]:
-    """The Bundle. `notes` adds the program's free-text notes (staff only); without them it is
-    the provider's copy, which names the neighbor only as far as the consent covers now
-    (referrals.disclosure). A Part 2 referral's resources carry the 42CFRPart2 security label,
-    and the provider's copy the §2.32 notice."""
-    navigator = referral.requested_by
-    task_urn = _urn(f"referrals/{referral.pk}/task")
-    request_urn = _urn(f"referrals/{referral.pk}/service-request")
-    patient_urn = _urn(f"referrals/{referral.pk}/patient")
-    consent_urn = _urn(f"consents/{referral.consent_id}")
-    provider_urn = _urn(f"providers/{referral.provider_id}")
-    program_urn = _urn("program")
-    practitioner_urn = _urn(f"users/{navigator.pk}")
-    role_urn = _urn(f"users/{navigator.pk}/navigator-role")
-    navigator_name = navigator.get_full_name() or navigator.get_username()
-    need = Need(referral.service.category)
-    sdoh_code, sdoh_display = SDOH_CATEGORY[need]
-    shared_reason = referral.reason if notes else disclosure.provider_view(referral).reason
-
-    patient, neighbor_name = _patient(referral, notes=notes)
-    neighbor = _reference(patient_urn, "Patient", neighbor_name)
-    requester = _reference(role_urn, "PractitionerRole", navigator_name)
-    provider = _reference(provider_urn, "Organization", referral.provider.name)
-    service_request: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "id": str(referral.pk),
-        "meta": {"profile": [SERVICE_REQUEST_PROFILE]},
-        "status": _REQUEST_STATUS[Referral.Status(referral.status)],
-        "intent": "order",
-        "category": [
-            {"coding": [_coding(SDOHCC_CODES, sdoh_code, sdoh_display)]},
-            {"coding": [_coding(NEED_SYSTEM, need.value, need.label)]},
-        ],
-        "priority": "routine",
-        "code": _service_code(referral),
-        "subject": neighbor,
-        "authoredOn": _when(referral.requested_at),
-        "requester": requester,
-        "performer": [provider],
-        "supportingInfo": [_reference(consent_urn, "Consent")],
-    }
-    if Consent.Scope.CONTACT not in referral.consent.scope:
-        # The neighbor did not agree to be contacted by the provider: the IG's flag for it.
-        service_request["orderDetail"] = [
-            {
-                "coding": [
-                    _coding(
-                        SDOHCC_CODES,
-                        "contacting-subject-prohibited",
-                        "Contacting Subject Prohibited",
-                    )
-                ]
-            }
-        ]
-    if shared_reason:
-        service_request["reasonCode"] = [{"text": shared_reason}]
+    """The SDOHCC Task of the referral (the Bundle's, and the one /fhir/Task serves).
+    `validated=False` skips the R4B model's round trip (a millisecond a Task, the most of a
+    search's time): the dict is already in the shape it would give back, which
+    tests/referrals/test_fhir_task_api.py checks."""
     task: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(referral.pk),
@@ -369,6 +335,112 @@ def referral_bundle(
         task_notes.append({"text": f"42 CFR § 2.32: {disclosure.PART2_NOTICE[language]}"})
     if task_notes:
         task["note"] = task_notes
+    return _built(Task, task) if validated else task
+
+
+def provider_task(
+    referral: Referral, *, version_id: str, last_updated: datetime | None
+) -> dict[str, Any]:
+    """The Task as `/fhir/Task` serves it to the receiving provider's own system: the Task of
+    the provider's copy of the Bundle (the neighbor named only as far as the consent covers
+    now), with `meta.versionId` and `lastUpdated`, and the 42CFRPart2 label under Part 2. Its
+    references are the Bundle's `urn:uuid`s, stable for the referral."""
+    navigator = referral.requested_by
+    navigator_name = navigator.get_full_name() or navigator.get_username()
+    task = _task(
+        referral,
+        neighbor=_reference(
+            _urn(f"referrals/{referral.pk}/patient"),
+            "Patient",
+            disclosure.provider_view(referral).name,
+        ),
+        requester=_reference(
+            _urn(f"users/{navigator.pk}/navigator-role"), "PractitionerRole", navigator_name
+        ),
+        provider=_reference(
+            _urn(f"providers/{referral.provider_id}"), "Organization", referral.provider.name
+        ),
+        request_urn=_urn(f"referrals/{referral.pk}/service-request"),
+        notes=False,
+        timeline=None,
+        validated=False,
+    )
+    meta: dict[str, Any] = {"versionId": version_id, **task.get("meta", {})}
+    if last_updated is not None:
+        meta["lastUpdated"] = timezone.localtime(last_updated).isoformat(timespec="microseconds")
+    if referral.is_part2:
+        meta["security"] = [dict(disclosure.PART2_SECURITY)]
+    task["meta"] = meta
+    return task
+
+
+def referral_bundle(
+    referral: Referral, *, timeline: list[dict[str, Any]] | None = None, notes: bool = True
+) -> dict[str, Any]:
+    """The Bundle. `notes` adds the program's free-text notes (staff only); without them it is
+    the provider's copy, which names the neighbor only as far as the consent covers now
+    (referrals.disclosure). A Part 2 referral's resources carry the 42CFRPart2 security label,
+    and the provider's copy the §2.32 notice."""
+    navigator = referral.requested_by
+    task_urn = _urn(f"referrals/{referral.pk}/task")
+    request_urn = _urn(f"referrals/{referral.pk}/service-request")
+    patient_urn = _urn(f"referrals/{referral.pk}/patient")
+    consent_urn = _urn(f"consents/{referral.consent_id}")
+    provider_urn = _urn(f"providers/{referral.provider_id}")
+    program_urn = _urn("program")
+    practitioner_urn = _urn(f"users/{navigator.pk}")
+    role_urn = _urn(f"users/{navigator.pk}/navigator-role")
+    navigator_name = navigator.get_full_name() or navigator.get_username()
+    need = Need(referral.service.category)
+    sdoh_code, sdoh_display = SDOH_CATEGORY[need]
+    shared_reason = referral.reason if notes else disclosure.provider_view(referral).reason
+
+    patient, neighbor_name = _patient(referral, notes=notes)
+    neighbor = _reference(patient_urn, "Patient", neighbor_name)
+    requester = _reference(role_urn, "PractitionerRole", navigator_name)
+    provider = _reference(provider_urn, "Organization", referral.provider.name)
+    service_request: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": str(referral.pk),
+        "meta": {"profile": [SERVICE_REQUEST_PROFILE]},
+        "status": _REQUEST_STATUS[Referral.Status(referral.status)],
+        "intent": "order",
+        "category": [
+            {"coding": [_coding(SDOHCC_CODES, sdoh_code, sdoh_display)]},
+            {"coding": [_coding(NEED_SYSTEM, need.value, need.label)]},
+        ],
+        "priority": "routine",
+        "code": _service_code(referral),
+        "subject": neighbor,
+        "authoredOn": _when(referral.requested_at),
+        "requester": requester,
+        "performer": [provider],
+        "supportingInfo": [_reference(consent_urn, "Consent")],
+    }
+    if Consent.Scope.CONTACT not in referral.consent.scope:
+        # The neighbor did not agree to be contacted by the provider: the IG's flag for it.
+        service_request["orderDetail"] = [
+            {
+                "coding": [
+                    _coding(
+                        SDOHCC_CODES,
+                        "contacting-subject-prohibited",
+                        "Contacting Subject Prohibited",
+                    )
+                ]
+            }
+        ]
+    if shared_reason:
+        service_request["reasonCode"] = [{"text": shared_reason}]
+    task = _task(
+        referral,
+        neighbor=neighbor,
+        requester=requester,
+        provider=provider,
+        request_urn=request_urn,
+        notes=notes,
+        timeline=timeline,
+    )
 
     role = {
         "resourceType": "PractitionerRole",
@@ -384,7 +456,7 @@ def referral_bundle(
     if navigator.first_name:
         practitioner_name["given"] = [navigator.first_name]
     entries = [
-        (task_urn, _built(Task, task)),
+        (task_urn, task),
         (request_urn, _built(ServiceRequest, service_request)),
         (patient_urn, patient),
         (

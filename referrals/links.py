@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from . import conf
 from .models import Referral
@@ -40,13 +41,13 @@ def referral_for_link(token: str) -> Referral:
     try:
         payload = signing.loads(token, salt=_SALT, max_age=conf.link_max_age())
     except signing.SignatureExpired as exc:
-        raise LinkRefused("This link has expired.", expired=True) from exc
+        raise LinkRefused(gettext("This link has expired."), expired=True) from exc
     except signing.BadSignature as exc:
-        raise LinkRefused("This link is not valid.") from exc
+        raise LinkRefused(gettext("This link is not valid.")) from exc
     if not isinstance(payload, dict) or not all(
         isinstance(payload.get(key), int) for key in ("r", "p")
     ):
-        raise LinkRefused("This link is not valid.")
+        raise LinkRefused(gettext("This link is not valid."))
     referral = (
         Referral.objects.select_related(
             "case__neighbor", "provider", "service", "requested_by", "consent"
@@ -55,9 +56,11 @@ def referral_for_link(token: str) -> Referral:
         .first()
     )
     if referral is None:
-        raise LinkRefused("This link is not valid.")
+        raise LinkRefused(gettext("This link is not valid."))
     if not referral.is_open:
         raise LinkRefused(
-            f"This referral has ended ({referral.get_status_display().lower()}).", ended=True
+            gettext("This referral has ended (%(status)s).")
+            % {"status": referral.get_status_display().lower()},
+            ended=True,
         )
     return referral

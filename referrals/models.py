@@ -8,15 +8,22 @@ through `services.py`, which names the actor and the reason of each change.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from heart_cases.history import HistoricalRecords
 from heart_cases.models import Case, Need, Neighbor
+
+
+def new_hsds_id() -> str:
+    """A fresh HSDS id (a UUID) for a directory row the program made itself."""
+    return str(uuid.uuid4())
 
 
 class Provider(models.Model):
@@ -33,8 +40,9 @@ class Provider(models.Model):
     )
     phone = models.CharField(max_length=40, blank=True)
     website = models.URLField(max_length=300, blank=True)
-    # The organization's id in an Open Referral HSDS package; a re-import updates by it.
-    hsds_id = models.CharField(max_length=100, blank=True)
+    # The organization's id in an Open Referral HSDS package; a re-import updates by it. The
+    # program's own organizations get a UUID minted for them: the HSDS API's id.
+    hsds_id = models.CharField(max_length=100, blank=True, default=new_hsds_id)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,7 +85,7 @@ class Location(models.Model):
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    hsds_id = models.CharField(max_length=100, blank=True)
+    hsds_id = models.CharField(max_length=100, blank=True, default=new_hsds_id)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,7 +116,7 @@ class Service(models.Model):
     locations = models.ManyToManyField(
         Location, through="ServiceLocation", related_name="services", blank=True
     )
-    hsds_id = models.CharField(max_length=100, blank=True)
+    hsds_id = models.CharField(max_length=100, blank=True, default=new_hsds_id)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -131,7 +139,10 @@ class ServiceLanguage(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="languages")
     code = models.CharField(max_length=16)
-    hsds_id = models.CharField(max_length=100, blank=True)
+    # HSDS `language.name` and `note`, as the source gave them (the code is what is matched).
+    name = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    hsds_id = models.CharField(max_length=100, blank=True, default=new_hsds_id)
 
     history = HistoricalRecords()
 
@@ -148,9 +159,9 @@ class ServiceLanguage(models.Model):
 class ServiceLocation(models.Model):
     """A service offered at a location (HSDS `service_at_location`)."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="at_locations")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
-    hsds_id = models.CharField(max_length=100, blank=True)
+    hsds_id = models.CharField(max_length=100, blank=True, default=new_hsds_id)
 
     history = HistoricalRecords()
 
@@ -163,6 +174,118 @@ class ServiceLocation(models.Model):
         return f"{self.service_id} @ {self.location_id}"
 
 
+class AddressType(models.TextChoices):
+    PHYSICAL = "physical", _("Physical")
+    POSTAL = "postal", _("Postal")
+    VIRTUAL = "virtual", _("Virtual")
+
+
+class Address(models.Model):
+    """A location's address in HSDS `address` fields; `Location.address` is its one-line form
+    (the physical one first)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="addresses")
+    hsds_id = models.CharField(max_length=100, unique=True, default=new_hsds_id)
+    attention = models.CharField(max_length=200, blank=True)
+    address_1 = models.CharField(max_length=200)
+    address_2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    state_province = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US.")
+    address_type = models.CharField(
+        max_length=16, choices=AddressType.choices, default=AddressType.PHYSICAL
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def one_line(self) -> str:
+        parts = (self.address_1, self.address_2, self.city, self.state_province, self.postal_code)
+        return ", ".join(part for part in parts if part)
+
+
+class Phone(models.Model):
+    """An HSDS `phone` of an organization, a service or a location (one or more of them);
+    the `phone` field of each is its first phone in one line."""
+
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    hsds_id = models.CharField(max_length=100, unique=True, default=new_hsds_id)
+    number = models.CharField(max_length=40)
+    extension = models.PositiveIntegerField(null=True, blank=True)
+    type = models.CharField(max_length=20, blank=True, help_text="HSDS: text, voice, fax, …")
+    description = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(provider__isnull=False)
+                | Q(service__isnull=False)
+                | Q(location__isnull=False),
+                name="phone_belongs_somewhere",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def one_line(self) -> str:
+        return f"{self.number} x{self.extension}" if self.extension is not None else self.number
+
+
+class Schedule(models.Model):
+    """When a service (or a location) is open, as an HSDS `schedule` (RFC 5545 terms: `freq`,
+    `byday`, `opens_at`, `closes_at`, …); `Service.hours` is the service's in one line."""
+
+    class Freq(models.TextChoices):
+        WEEKLY = "WEEKLY", _("Weekly")
+        MONTHLY = "MONTHLY", _("Monthly")
+
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    hsds_id = models.CharField(max_length=100, unique=True, default=new_hsds_id)
+    freq = models.CharField(max_length=8, choices=Freq.choices, blank=True)
+    interval = models.PositiveIntegerField(null=True, blank=True)
+    byday = models.CharField(max_length=100, blank=True, help_text="e.g. MO,TU,WE,TH,FR")
+    bymonthday = models.CharField(max_length=100, blank=True)
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(service__isnull=False) | Q(location__isnull=False),
+                name="schedule_belongs_somewhere",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.byday or self.description} {self.opens_at}–{self.closes_at}"
+
+
 class Consent(models.Model):
     """The neighbor's consent to share with one provider: how it was given, when, who recorded
     it, for what purpose, what may be shared (scope) and until when. Withdrawing it, or its
@@ -170,18 +293,18 @@ class Consent(models.Model):
     no longer sees who the neighbor is."""
 
     class Method(models.TextChoices):
-        VERBAL = "verbal", "Verbal"
-        WRITTEN = "written", "Written"
+        VERBAL = "verbal", _("Verbal")
+        WRITTEN = "written", _("Written")
 
     class Scope(models.TextChoices):
         """What may be shared: the neighbor's name and phone (contact), the referral's reason,
         the needs the responders recorded, and whether substance use is involved (42 CFR
         Part 2)."""
 
-        CONTACT = "contact", "Name and phone"
-        REASON = "reason", "The reason for the referral"
-        NEEDS = "needs", "The needs recorded at the field response"
-        SUBSTANCE_USE = "substance_use", "Substance use (42 CFR Part 2)"
+        CONTACT = "contact", _("Name and phone")
+        REASON = "reason", _("The reason for the referral")
+        NEEDS = "needs", _("The needs recorded at the field response")
+        SUBSTANCE_USE = "substance_use", _("Substance use (42 CFR Part 2)")
 
     DEFAULT_PURPOSE = "care coordination"
     DEFAULT_SCOPE = ("contact", "reason")
@@ -240,20 +363,20 @@ class Consent(models.Model):
 class ReasonCode(models.TextChoices):
     """Why a referral was declined or cancelled (API.md)."""
 
-    NO_CAPACITY = "no-capacity", "No capacity"
-    WAITLIST = "waitlist", "Waitlist"
-    NOT_ELIGIBLE = "not-eligible", "Not eligible"
-    NO_FUNDS = "no-funds", "No funds"
+    NO_CAPACITY = "no-capacity", _("No capacity")
+    WAITLIST = "waitlist", _("Waitlist")
+    NOT_ELIGIBLE = "not-eligible", _("Not eligible")
+    NO_FUNDS = "no-funds", _("No funds")
     ADDITIONAL_ASSESSMENT_REQUIRED = (
         "additional-assessment-required",
-        "Additional assessment required",
+        _("Additional assessment required"),
     )
-    NEIGHBOR_DECLINED = "neighbor-declined", "Neighbor declined"
-    UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
-    EXPIRED = "expired", "Expired (not answered in time)"
-    CONSENT_WITHDRAWN = "consent-withdrawn", "The neighbor withdrew consent"
-    CONSENT_EXPIRED = "consent-expired", "The neighbor's consent expired"
-    OTHER = "other", "Other"
+    NEIGHBOR_DECLINED = "neighbor-declined", _("Neighbor declined")
+    UNABLE_TO_CONTACT = "unable-to-contact", _("Unable to contact")
+    EXPIRED = "expired", _("Expired (not answered in time)")
+    CONSENT_WITHDRAWN = "consent-withdrawn", _("The neighbor withdrew consent")
+    CONSENT_EXPIRED = "consent-expired", _("The neighbor's consent expired")
+    OTHER = "other", _("Other")
 
 
 # Reasons only the system gives (a withdrawal, the consent sweep): no person picks them.
@@ -262,19 +385,19 @@ CONSENT_REASONS = frozenset({ReasonCode.CONSENT_WITHDRAWN, ReasonCode.CONSENT_EX
 
 class Referral(models.Model):
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Declined"
-        IN_PROGRESS = "in-progress", "In progress"
-        ON_HOLD = "on-hold", "Waitlisted"
-        COMPLETED = "completed", "Handoff confirmed"
-        FAILED = "failed", "Neighbor did not arrive"
-        CANCELLED = "cancelled", "Cancelled"
+        REQUESTED = "requested", _("Requested")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Declined")
+        IN_PROGRESS = "in-progress", _("In progress")
+        ON_HOLD = "on-hold", _("Waitlisted")
+        COMPLETED = "completed", _("Handoff confirmed")
+        FAILED = "failed", _("Neighbor did not arrive")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class BusinessStatus(models.TextChoices):
-        SENT = "sent", "Sent"
-        CHASED = "chased", "Reminded"
-        VIEWED = "viewed", "Viewed"
+        SENT = "sent", _("Sent")
+        CHASED = "chased", _("Reminded")
+        VIEWED = "viewed", _("Viewed")
 
     OPEN_STATUSES = (
         Status.REQUESTED,
@@ -370,9 +493,9 @@ class ProviderEmail(models.Model):
     after commit and stamps `sent_at`, and the sweep retries rows a lost message left unsent."""
 
     class Kind(models.TextChoices):
-        SENT = "sent", "New referral"
-        CHASED = "chased", "Reminder"
-        CANCELLED = "cancelled", "Referral cancelled"
+        SENT = "sent", _("New referral")
+        CHASED = "chased", _("Reminder")
+        CANCELLED = "cancelled", _("Referral cancelled")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=16, choices=Kind.choices)

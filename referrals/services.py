@@ -20,7 +20,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from heart_cases import clock
 from heart_cases.actors import stamp, system_actor
@@ -146,21 +147,36 @@ def referral_create(
     # Serialise with closing the case and with a second click on "Refer".
     case = Case.objects.select_for_update(of=("self",)).select_related("neighbor").get(pk=case.pk)
     if case.status != Case.Status.OPEN:
-        raise TransitionError(f"Case {case.number} is closed; reopen work with a new case.")
+        raise TransitionError(
+            gettext("Case %(number)s is closed; reopen work with a new case.")
+            % {"number": case.number}
+        )
     service = Service.objects.select_related("provider").get(pk=service.pk)
     errors: dict[str, list[str]] = {}
     if provider is not None and service.provider_id != provider.pk:
-        errors["service"] = [f"{service.name} is not a service of {provider.name}."]
+        errors["service"] = [
+            gettext("%(service)s is not a service of %(provider)s.")
+            % {"service": service.name, "provider": provider.name}
+        ]
     provider = service.provider
     if not provider.accepting_referrals:
-        errors.setdefault("provider", []).append(f"{provider.name} is not accepting referrals.")
+        errors.setdefault("provider", []).append(
+            gettext("%(name)s is not accepting referrals.") % {"name": provider.name}
+        )
     elif not service.accepting_referrals:
-        errors.setdefault("service", []).append(f"{service.name} is not accepting referrals.")
+        errors.setdefault("service", []).append(
+            gettext("%(name)s is not accepting referrals.") % {"name": service.name}
+        )
     if consent_method not in Consent.Method.values:
-        errors["consent"] = [f"Say how consent was given: {' or '.join(Consent.Method.values)}."]
+        errors["consent"] = [
+            gettext("Say how consent was given: %(methods)s.")
+            % {"methods": " or ".join(Consent.Method.values)}
+        ]
     consent_time_problem = clock.time_out_of_range(consent_obtained_at)
     if consent_time_problem:
-        errors.setdefault("consent", []).append(f"Consent time: {consent_time_problem}")
+        errors.setdefault("consent", []).append(
+            gettext("Consent time: %(problem)s") % {"problem": consent_time_problem}
+        )
     consent_errors, terms = consent_terms(
         method=consent_method,
         obtained_at=consent_obtained_at,
@@ -172,11 +188,14 @@ def referral_create(
     if consent_errors:
         errors.setdefault("consent", []).extend(consent_errors)
     if not reason.strip():
-        errors["reason"] = ["Say what the neighbor needs from the provider."]
+        errors["reason"] = [gettext("Say what the neighbor needs from the provider.")]
     if errors:
         raise ReferralInvalid(errors)
     if Referral.objects.filter(case=case, service=service, status__in=OPEN).exists():
-        raise TransitionError(f"Case {case.number} already has an open referral to {service.name}.")
+        raise TransitionError(
+            gettext("Case %(number)s already has an open referral to %(service)s.")
+            % {"number": case.number, "service": service.name}
+        )
 
     now = timezone.now()
     why = f"Referred to {provider.name} ({service.name})"
@@ -233,34 +252,40 @@ def consent_terms(
     unknown = [part for part in given_scope if part not in Consent.Scope.values]
     if unknown:
         problems.append(
-            f"Scope {', '.join(map(repr, unknown))} is not one of: "
-            f"{' '.join(Consent.Scope.values)}."
+            gettext("Scope %(given)s is not one of: %(known)s.")
+            % {"given": ", ".join(map(repr, unknown)), "known": " ".join(Consent.Scope.values)}
         )
     ordered = [part for part in Consent.Scope.values if part in given_scope]
     stated_purpose = (purpose or "").strip()
     if purpose is not None and not stated_purpose:
-        problems.append("Name the purpose the neighbor consented to, or leave it out.")
+        problems.append(gettext("Name the purpose the neighbor consented to, or leave it out."))
     if len(stated_purpose) > 200:
-        problems.append("The purpose is at most 200 characters.")
+        problems.append(gettext("The purpose is at most 200 characters."))
     until = expires_at or obtained_at + timedelta(days=365)
     if until <= timezone.now():
-        problems.append("The consent's expiry is in the past: it would cover nothing.")
+        problems.append(gettext("The consent's expiry is in the past: it would cover nothing."))
     elif until <= obtained_at:
-        problems.append("The consent must expire after it was given.")
+        problems.append(gettext("The consent must expire after it was given."))
     part2 = service.category == Need.SUBSTANCE_USE or Consent.Scope.SUBSTANCE_USE in ordered
     if part2:
         if method != Consent.Method.WRITTEN:
             problems.append(
-                "Substance-use information (42 CFR Part 2) is shared only with written consent."
+                gettext(
+                    "Substance-use information (42 CFR Part 2) is shared only with written consent."
+                )
             )
         if not stated_purpose:
             problems.append(
-                "Under 42 CFR Part 2 the written consent names its purpose: give `purpose`."
+                gettext(
+                    "Under 42 CFR Part 2 the written consent names its purpose: give `purpose`."
+                )
             )
         if Consent.Scope.SUBSTANCE_USE not in ordered:
             problems.append(
-                "This is a substance-use service (42 CFR Part 2): the consent's scope must "
-                "hold substance_use."
+                gettext(
+                    "This is a substance-use service (42 CFR Part 2): the consent's scope must "
+                    "hold substance_use."
+                )
             )
     terms = {
         "purpose": stated_purpose or Consent.DEFAULT_PURPOSE,
@@ -359,20 +384,30 @@ def referral_transition(
     )
     if referral.status not in step.sources:
         raise TransitionError(
-            f"Referral #{referral.pk} is {referral.get_status_display().lower()} "
-            f"({referral.status}): '{action}' is not allowed in that state."
+            gettext(
+                "Referral #%(id)s is %(label)s (%(status)s): '%(action)s' is not allowed in "
+                "that state."
+            )
+            % {
+                "id": referral.pk,
+                "label": referral.get_status_display().lower(),
+                "status": referral.status,
+                "action": action,
+            }
         )
     if step.target not in (Status.REJECTED, Status.CANCELLED):
         reason_code = ""  # only a decline or a cancellation carries a reason code
     elif reason_code not in ReasonCode.values:
-        raise ReferralInvalid({"reason": [f"One of: {' '.join(ReasonCode.values)}."]})
+        raise ReferralInvalid(
+            {"reason": [gettext("One of: %(codes)s.") % {"codes": " ".join(ReasonCode.values)}]}
+        )
     now = timezone.now()
     handoff_time_problem = clock.time_out_of_range(occurred_at, now=now) if occurred_at else None
     if handoff_time_problem:
         raise ReferralInvalid({"occurred_at": [handoff_time_problem]})
     if occurred_at is not None and occurred_at < referral.requested_at - _FUTURE_SLACK:
         raise ReferralInvalid(
-            {"occurred_at": ["The handoff cannot be before the referral was made."]}
+            {"occurred_at": [gettext("The handoff cannot be before the referral was made.")]}
         )
 
     if via_link:
@@ -400,7 +435,8 @@ def referral_transition(
     via = f" by {referral.provider.name} through the signed link" if via_link else ""
     why = f"{step.verb}{via}"
     if reason_code:
-        why += f" ({ReasonCode(reason_code).label.lower()})"
+        with translation.override("en"):  # the record keeps one language, whoever acted
+            why += f" ({ReasonCode(reason_code).label.lower()})"
     if note.strip():
         why += f": {note.strip()}"
     stamp(referral, actor=actor, reason=why).save()
@@ -442,7 +478,9 @@ def consent_withdraw(*, actor: User, consent: Consent, note: str = "") -> Consen
     open under it (the provider is told the referral is cancelled, not why)."""
     consent = Consent.objects.select_for_update().select_related("provider").get(pk=consent.pk)
     if consent.withdrawn_at is not None:
-        raise TransitionError(f"Consent #{consent.pk} was already withdrawn.")
+        raise TransitionError(
+            gettext("Consent #%(id)s was already withdrawn.") % {"id": consent.pk}
+        )
     consent.withdrawn_at = timezone.now()
     consent.withdrawn_by = actor
     consent.withdrawal_note = note.strip()

@@ -8,13 +8,13 @@ from celery import shared_task
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from heart_cases import queueing
 from heart_cases.actors import system_actor
 
 from . import conf, disclosure, links, services
-from .models import ProviderEmail
+from .models import ProviderEmail, Referral
 
 SWEEP = "referrals.sweep_referrals"
 
@@ -69,6 +69,18 @@ def _wait(attempts: int) -> timedelta:
 _LANGUAGES = ("en", "es")
 
 
+def _email_text(referral: Referral, kind: str, language: str) -> str:
+    context = {
+        "provider": referral.provider.name,
+        "service": referral.service.name,
+        "referral_id": referral.pk,
+        "link": links.link_url(referral) if referral.is_open else "",
+        "link_days": conf.link_max_age().days,
+        "status_label": referral.get_status_display(),
+    }
+    return render_to_string(f"referrals/email/provider_{kind}.{language}.txt", context)
+
+
 @shared_task(
     name="referrals.email_provider",
     bind=True,
@@ -108,15 +120,9 @@ def email_provider(self: object, referral_id: int, kind: str = ProviderEmail.Kin
             return
         language = referral.provider.contact_language
         language = language if language in _LANGUAGES else "en"
-        context = {
-            "provider": referral.provider.name,
-            "service": referral.service.name,
-            "referral_id": referral.pk,
-            "link": links.link_url(referral) if referral.is_open else "",
-            "link_days": conf.link_max_age().days,
-            "status_label": referral.get_status_display(),
-        }
-        text = render_to_string(f"referrals/email/provider_{kind}.{language}.txt", context)
+        # The organization's language, not the worker's: labels and dates in the email too.
+        with translation.override(language):
+            text = _email_text(referral, kind, language)
         subject, _, body = text.strip().partition("\n")
         notice = disclosure.part2_notice(referral, language)
         if notice:  # 42 CFR § 2.32: the notice goes with every disclosure of a Part 2 referral

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -81,7 +81,7 @@ def _run_action(
     form = forms.ACTION_FORMS[action](request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(str(e) for e in errors)}")
+            messages.error(request, f"{_field(field)}: {' '.join(str(e) for e in errors)}")
         return False
     values: dict[str, Any] = form.cleaned_data
     try:
@@ -99,7 +99,7 @@ def _run_action(
         return False
     except services.ReferralInvalid as exc:
         for field, problems in exc.errors.items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
+            messages.error(request, f"{_field(field)}: {' '.join(problems)}")
         return False
     # Marking it viewed leaves the status as it was ("requested"): say what changed.
     status = _("viewed") if action == "acknowledge" else referral.get_status_display().lower()
@@ -107,6 +107,21 @@ def _run_action(
         request, _("Referral #%(id)s: %(status)s.") % {"id": referral.pk, "status": status}
     )
     return True
+
+
+# The services' field names, as the pages show them in an error.
+FIELD_LABELS = {
+    "reason": gettext_lazy("Reason"),
+    "note": gettext_lazy("Note"),
+    "occurred_at": gettext_lazy("Neighbor arrived"),
+    "consent": gettext_lazy("Consent"),
+    "service": gettext_lazy("Service"),
+    "provider": gettext_lazy("Provider"),
+}
+
+
+def _field(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
 
 
 ACTION_LABELS = {
@@ -161,7 +176,7 @@ def provider_inbox(request: HttpRequest) -> HttpResponse:
         ("new", _("New"), inbox["new"]),
         ("accepted", _("Accepted or waitlisted"), inbox["accepted"]),
         ("in_progress", _("In progress"), inbox["in_progress"]),
-        ("closed", _("Closed"), inbox["closed"]),
+        ("closed", pgettext("referral inbox", "Closed"), inbox["closed"]),
     ]
     return render(
         request,
@@ -326,7 +341,7 @@ def case_refer(request: HttpRequest, case_id: int) -> HttpResponse:
         except services.ReferralInvalid as exc:
             for field, errors in exc.errors.items():
                 for error in errors:
-                    refer_form.add_error(None, f"{field}: {error}")
+                    refer_form.add_error(None, f"{_field(field)}: {error}")
         except TransitionError as exc:
             refer_form.add_error(None, str(exc))
         except IntegrityError:  # a concurrent identical referral committed first

@@ -12,6 +12,14 @@ from simple_history.models import registered_models
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("heart_cases", "navigation", "referrals")
 FORBIDDEN = {"update", "bulk_create", "bulk_update", "update_or_create"}
+# Modules that write tracked models in bulk and each changed record's history row themselves,
+# in the same transaction, with a test that every such row is there.
+WRITES_ITS_OWN_HISTORY = {
+    # The retention sweep blanks a batch in a few statements and writes the history rows by
+    # INSERT … SELECT (retention._history); tests/heart_cases/test_retention.py checks that
+    # every record it changed has its row, by the sweep's actor, saying why.
+    "heart_cases/retention.py",
+}
 
 
 def tracked_model_names() -> set[str]:
@@ -57,6 +65,8 @@ def violations() -> list[str]:
     for app in APPS:
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts:
+                continue
+            if str(path.relative_to(ROOT)) in WRITES_ITS_OWN_HISTORY:
                 continue
             tree = ast.parse(path.read_text(), filename=str(path))
             for node in ast.walk(tree):

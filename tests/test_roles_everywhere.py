@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from heart_cases.actors import system_actor
 from navigation.services import case_assign_auto
+from referrals.models import Provider
 from tests.conftest import ROLES, field_response_body
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,15 @@ def api_client(users, role):
     if role != "anonymous":
         client.force_authenticate(users[role])
     return client
+
+
+def debrief_for(created):
+    """A debrief asked for on this field response (the debrief list's endpoints)."""
+    from heart_cases.models import FieldResponse
+    from heart_cases.services import debrief_request
+
+    response = FieldResponse.objects.get(pk=created["id"])
+    return debrief_request(actor=system_actor("t"), field_response=response, reason="t")
 
 
 def expect(role, allowed, ok, forbidden):
@@ -90,6 +100,28 @@ def test_every_api_endpoint_answers_each_role_as_it_should(world):
                 client.get(f"/api/v1/cases/{case_id}/history/").status_code,
                 expect(role, NAVIGATORS, 200, 404),
             ),
+            "GET case notes": (
+                client.get(f"/api/v1/cases/{case_id}/notes/").status_code,
+                expect(role, NAVIGATORS, 200, 404),
+            ),
+            "POST case note": (
+                client.post(
+                    f"/api/v1/cases/{case_id}/notes/", {"text": "Called."}, format="json"
+                ).status_code,
+                expect(role, NAVIGATORS, 201, 403),
+            ),
+            "GET debriefs": (
+                client.get("/api/v1/debriefs/").status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
+            "POST debrief done": (
+                client.post(
+                    f"/api/v1/debriefs/{debrief_for(created).pk}/done/",
+                    {"note": "Held."},
+                    format="json",
+                ).status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
             "GET tasks": (
                 client.get("/api/v1/tasks/").status_code,
                 expect(role, NAVIGATORS, 200, 403),
@@ -122,9 +154,79 @@ def test_every_api_endpoint_answers_each_role_as_it_should(world):
                 client.get("/api/v1/access-log/export/").status_code,
                 expect(role, {"supervisor"}, 200, 403),
             ),
+            # The HSDS directory API: any staff member (every role), never anonymous.
+            **{
+                f"GET {path}": (client.get(path).status_code, expect(role, set(ROLES), 200, 403))
+                for path in (
+                    "/hsds/",
+                    "/hsds/services",
+                    "/hsds/services?full=true",
+                    "/hsds/organizations",
+                    f"/hsds/organizations/{Provider.objects.get(slug='casa').hsds_id}",
+                )
+            },
             "GET neighbor export": (
                 client.get(f"/api/v1/neighbors/{created['neighbor']['id']}/export/").status_code,
                 expect(role, {"supervisor"}, 200, 403),
+            ),
+            "GET neighbors search": (
+                client.get("/api/v1/neighbors/", {"q": "R1"}).status_code,
+                expect(role, NAVIGATORS, 200, 403),
+            ),
+            "GET neighbor": (
+                client.get(f"/api/v1/neighbors/{created['neighbor']['id']}/").status_code,
+                expect(role, NAVIGATORS, 200, 404),
+            ),
+            "POST neighbor contact": (
+                client.post(
+                    f"/api/v1/neighbors/{created['neighbor']['id']}/contacts/",
+                    {"name": "Sister"},
+                    format="json",
+                ).status_code,
+                expect(role, NAVIGATORS, 201, 403),
+            ),
+            "GET possible duplicates": (
+                client.get("/api/v1/possible-duplicates/").status_code,
+                expect(role, {"supervisor"}, 200, 403),
+            ),
+            "POST possible duplicate link": (
+                client.post(
+                    "/api/v1/possible-duplicates/999999/link/",
+                    {"into": 1, "reason": "r"},
+                    format="json",
+                ).status_code,
+                expect(role, {"supervisor"}, 404, 403),
+            ),
+            "POST possible duplicate dismiss": (
+                client.post(
+                    "/api/v1/possible-duplicates/999999/dismiss/", {"reason": "r"}, format="json"
+                ).status_code,
+                expect(role, {"supervisor"}, 404, 403),
+            ),
+            "POST neighbor unlink": (
+                client.post(
+                    f"/api/v1/neighbors/{created['neighbor']['id']}/unlink/",
+                    {"reason": "r"},
+                    format="json",
+                ).status_code,
+                expect(role, {"supervisor"}, 409, 403),
+            ),
+            # FHIR for providers' systems: provider staff only; no referral of theirs here.
+            "GET fhir Task search": (
+                client.get("/fhir/Task", {"owner": "casa", "status": "requested"}).status_code,
+                expect(role, {"provider"}, 200, 403),
+            ),
+            "GET fhir Task": (
+                client.get("/fhir/Task/999999").status_code,
+                expect(role, {"provider"}, 404, 403),
+            ),
+            "PUT fhir Task": (
+                client.put(
+                    "/fhir/Task/999999",
+                    {"resourceType": "Task", "id": "999999", "status": "accepted"},
+                    format="json",
+                ).status_code,
+                expect(role, {"provider"}, 404, 403),
             ),
             "GET metrics": (
                 client.get(
@@ -161,18 +263,24 @@ def test_lists_show_a_navigator_only_their_own_pairs_tasks(world, make_pair):
 
 def test_every_page_answers_each_role_as_it_should(client, world):
     users, _, new_case = world
-    case_id = new_case(5)["case"]["id"]
+    created = new_case(5)
+    case_id, neighbor_id = created["case"]["id"], created["neighbor"]["id"]
     # A page a role may not use is 403; a page about an object it may not see is 404.
     pages = {
         "/tasks/": (NAVIGATORS, 403),
         "/my-cases/": (NAVIGATORS, 403),
         "/access-log/": ({"supervisor"}, 403),
+        "/field-responses/new/": ({"responder", "supervisor"}, 403),
+        "/debriefs/": ({"supervisor"}, 403),
         "/notifications/": (set(ROLES), 403),
         "/provider/": ({"provider"}, 403),
         "/metrics/": (METRICS_READERS, 403),
         "/metrics/reports/2026-10.csv": (METRICS_READERS, 403),
         f"/cases/{case_id}/": (NAVIGATORS, 404),
         f"/cases/{case_id}/refer/": (NAVIGATORS, 404),
+        "/neighbors/?q=R5": (NAVIGATORS, 403),
+        f"/neighbors/{neighbor_id}/": (NAVIGATORS, 404),
+        "/possible-duplicates/": ({"supervisor"}, 403),
     }
     wrong = {}
     for role in EVERYONE:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from referrals.models import Consent
+from referrals.models import Consent, ReasonCode, Referral
 
 register = template.Library()
 
@@ -27,3 +27,19 @@ def scope_labels(scope: list[str]) -> str:
 @register.filter
 def consent_method_label(method: str) -> str:
     return str(dict(Consent.Method.choices).get(method, method))
+
+
+@register.filter
+def referral_status(code: str) -> str:
+    """A referral's status code ("on-hold") as the page says it ("Waitlisted")."""
+    return str(dict(Referral.Status.choices).get(code, code))
+
+
+@register.filter
+def business_status(code: str) -> str:
+    return str(dict(Referral.BusinessStatus.choices).get(code, code))
+
+
+@register.filter
+def reason_code(code: str) -> str:
+    return str(dict(ReasonCode.choices).get(code, code))

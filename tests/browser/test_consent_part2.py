@@ -27,7 +27,7 @@ def log_in(page: Any, base: str, username: str) -> None:
     # By id: under a Spanish browser Django's own labels are Spanish, the button not yet.
     page.fill("#id_username", username)
     page.fill("#id_password", "heart-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_load_state()
 
 

@@ -28,7 +28,7 @@ def test_an_analyst_lands_on_the_dashboard_and_its_charts_render(live_server, pa
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "analyst")
     page.fill("#id_password", "heart-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("figure.chart")
     assert page.url.endswith("/metrics/")
     assert page.locator("h1").inner_text().startswith("Program metrics")

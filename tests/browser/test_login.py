@@ -26,12 +26,12 @@ def test_a_clinician_logs_in_and_sees_their_open_cases(live_server, page, artifa
     assert "/login/" in page.url
     page.fill("#id_username", "clinician1")
     page.fill("#id_password", "wrong password")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator(".error").is_visible()
 
     page.fill("#id_username", "clinician1")
     page.fill("#id_password", "heart-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("h1")
     assert "/tasks/" in page.url
     page.click("text=Cases")

@@ -21,7 +21,7 @@ def login(page, base, username):
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "heart-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_a_provider_logs_in_accepts_a_referral_and_confirms_the_handoff(

@@ -131,7 +131,7 @@ def test_a_provider_takes_every_step_the_portal_offers(live_server, clinician, p
     assert page.locator(f"{card} .status").inner_text() == "In progress"
     timeline = page.locator(".timeline").inner_text()
     assert "(viewed)" in timeline
-    for step in ("accepted", "on-hold", "in-progress"):
+    for step in ("Accepted", "Waitlisted", "In progress"):  # the steps' labels, not their codes
         assert step in timeline
 
     page.goto(f"{base}/provider/")

@@ -20,7 +20,7 @@ def test_a_peer_logs_an_attempt_from_the_task_list_and_sees_the_next_task(
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "peer1")
     page.fill("#id_password", "heart-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector(f"#task-{task.pk}")
     page.screenshot(path=str(artifacts / "task-list-peer.png"), full_page=True)
 

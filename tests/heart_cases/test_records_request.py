@@ -55,6 +55,10 @@ def person(responder, body, make_staff, make_pair):
     reader = APIClient()
     reader.force_authenticate(pair.clinician)
     assert reader.get(f"/api/v1/cases/{case.pk}/").status_code == 200
+    note = reader.post(
+        f"/api/v1/cases/{case.pk}/notes/", {"text": "Sister Marta may call"}, format="json"
+    )
+    assert note.status_code == 201, note.content
     ana = Neighbor.objects.get(pk=first["neighbor"]["id"])
     anita = Neighbor.objects.get(pk=second["neighbor"]["id"])
     neighbor_link(actor=supervisor, neighbor=anita, into=ana, reason="Same person")
@@ -74,6 +78,7 @@ def test_a_supervisor_exports_everything_held_about_the_person(person):
     [first] = [c for c in body["cases"] if c["id"] == case.pk]
     assert first["field_responses"][0]["incident_number"] == "D2026-0012345"
     assert first["attempts"][0]["notes"] == "Talked about housing"
+    assert [n["text"] for n in first["notes"]] == ["Sister Marta may call"]
     assert first["referrals"][0]["consent"]["method"] == "verbal"
     assert any(entry["action"] == "created" for entry in first["history"])
     assert any(row["reason"].endswith(": Same person") for row in body["record_history"])

@@ -136,8 +136,9 @@ def test_the_portal_referral_page_shows_its_timeline(client, city):
     client.force_login(city.casa_staff)
     page = client.get(f"/provider/referrals/{referral.pk}/").content.decode()
     assert "Timeline" in page
-    assert "requested" in page
-    assert "accepted" in page
+    # The steps by their labels (the page translates them), not their codes.
+    assert "Requested" in page
+    assert "Accepted" in page
     assert f"/provider/referrals/{referral.pk}/start/" in page
 
 

@@ -11,6 +11,8 @@ much). The runtime role owns nothing, so it cannot ALTER, DROP or un-trigger any
 - only reads and appends to the history tables (simple-history), except that it may clear a
   row's `history_user_id`: Django does that to every history table when a user is deleted
   (the column is SET_NULL), and refusing it would make deleting any account fail;
+- may blank a de-identified neighbor's identifying fields in the history only through the
+  function `heart_erase_history` (the retention sweep, heart_cases.retention);
 - may also TRUNCATE the metrics tables, which the beat task empties when it rebuilds them
   (derived data, `metrics.facts`).
 """
@@ -124,6 +126,11 @@ def runtime_grants(connection: BaseDatabaseWrapper, cursor: Any, role: str) -> l
             if field.name == "history_user" and field.column:
                 column = quote(field.column)
                 statements.append(f"GRANT UPDATE ({column}) ON TABLE {table} TO {who}")
+    # The retention sweep blanks a de-identified neighbor's earlier versions through this one
+    # function (migration heart_cases 0009), which runs with the owner's rights.
+    cursor.execute("SELECT to_regprocedure('heart_erase_history(bigint[])') IS NOT NULL")
+    if cursor.fetchone()[0]:
+        statements.append(f"GRANT EXECUTE ON FUNCTION heart_erase_history(bigint[]) TO {who}")
     for label in EMPTIED_AT_RUN_TIME:
         if not apps.is_installed(label):
             continue

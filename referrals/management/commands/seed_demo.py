@@ -39,7 +39,9 @@ from navigation.models import ContactAttempt, FollowUpTask, Pair
 from navigation.selectors import case_current_pair
 from navigation.services import attempt_record, open_task_q, pair_assign, pair_create
 from referrals.models import (
+    Address,
     Location,
+    Phone,
     Provider,
     ReasonCode,
     Referral,
@@ -462,6 +464,9 @@ class Command(BaseCommand):
             provider.email = entry.get("email", "")
             provider.contact_language = entry.get("contact_language", "en")
             stamp(provider, actor=actor, reason=reason).save()
+            if not Phone.objects.filter(provider=provider).exists():
+                phone = Phone(provider=provider, number=entry["phone"], type="voice")
+                stamp(phone, actor=actor, reason=reason).save()
             for name, category, languages, hours, accepting in entry["services"]:
                 service = Service.objects.filter(provider=provider, name=name).first() or Service(
                     provider=provider, name=name
@@ -484,6 +489,17 @@ class Command(BaseCommand):
                 location.latitude = Decimal(latitude)
                 location.longitude = Decimal(longitude)
                 stamp(location, actor=actor, reason=reason).save()
+                # The same address in HSDS fields, for the /hsds/ API ("412 N Alston Ave,
+                # Durham, NC 27701").
+                street, city, state_zip = (part.strip() for part in address.split(",", 2))
+                state, postal_code = state_zip.split()
+                structured = Address.objects.filter(location=location).first() or Address(
+                    location=location
+                )
+                structured.address_1, structured.city = street, city
+                structured.state_province, structured.postal_code = state, postal_code
+                structured.country = "US"
+                stamp(structured, actor=actor, reason=reason).save()
                 for service in provider.services.all():
                     if not ServiceLocation.objects.filter(
                         service=service, location=location
