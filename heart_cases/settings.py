@@ -178,6 +178,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our named date formats (heart_cases/formats/<language>/formats.py): day before month in
+# Spanish, the weekday first in both.
+FORMAT_MODULE_PATH = ["heart_cases.formats"]
 # The header's language menu sets this cookie (and, for a logged-in person, their account).
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -118,7 +118,7 @@ def attempt_create_page(request: HttpRequest, task_id: int) -> HttpResponse:
     outcome = ContactAttempt.Outcome(result.attempt.outcome).label
     if result.next_task is not None:
         nxt = result.next_task
-        when = date_format(timezone.localtime(nxt.work_by), "D M j, H:i")
+        when = date_format(timezone.localtime(nxt.work_by), "SHORT_DATETIME_FORMAT")
         messages.success(
             request,
             _("Logged: %(outcome)s. Next: %(task)s by %(when)s.")
