@@ -140,3 +140,38 @@ def _create_staff(bench: Bench) -> None:
         if peer.user.get_username() == NAVIGATOR:
             bench.navigator_id = peer.user.pk
             bench.navigator_token = peer.token
+
+
+def run_alone(
+    name: str, run: Any, *, database_url: str, description: str | None, argv: list[str] | None
+) -> int:
+    """`python -m bench.NAME`: one benchmark on a database of its own, created and dropped
+    (unless --keep-db), outside `bench.run`'s results; its outcome goes to var/bench-NAME.json."""
+    import argparse
+    import json
+
+    from .infra import ROOT, database_drop
+
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description)
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HEART_BENCH_DATABASE_URL", database_url)
+    bench = open_bench()
+    try:
+        began = time.monotonic()
+        outcome = run(bench)
+        outcome.seconds = time.monotonic() - began
+    finally:
+        bench.close()
+        if not args.keep_db:
+            database_drop(bench.database_url)
+    out = ROOT / "var" / f"bench-{name.replace('_', '-')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(outcome.as_dict(), indent=2, default=str) + "\n")
+    for figure in outcome.figures:
+        mark = {True: "met", False: "MISSED", None: "-"}[figure.met]
+        print(
+            f"{figure.name:<66} {figure.value:>9g} {figure.unit:<7} baseline "
+            f"{figure.baseline!s:>8}  ratio {figure.ratio!s:>7}  goal {figure.goal} [{mark}]"
+        )
+    return 0

@@ -295,36 +295,11 @@ def run(bench: Bench) -> Outcome:
 
 def main(argv: list[str] | None = None) -> int:
     """Run this benchmark alone, on a database of its own that it creates and drops."""
-    import argparse
-    import json
-    from pathlib import Path
+    from .context import run_alone
 
-    parser = argparse.ArgumentParser(prog="python -m bench.fhir_task", description=__doc__)
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("HEART_BENCH_DATABASE_URL", STANDALONE_DATABASE_URL)
-    from .context import open_bench
-    from .infra import ROOT, database_drop
-
-    bench = open_bench()
-    try:
-        began = time.monotonic()
-        outcome = run(bench)
-        outcome.seconds = time.monotonic() - began
-    finally:
-        bench.close()
-        if not args.keep_db:
-            database_drop(bench.database_url)
-    out = ROOT / "var" / "bench-fhir-task.json"
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(outcome.as_dict(), indent=2, default=str) + "\n")
-    for figure in outcome.figures:
-        mark = {True: "met", False: "MISSED", None: "-"}[figure.met]
-        print(
-            f"{figure.name:<66} {figure.value:>9g} {figure.unit:<7} baseline "
-            f"{figure.baseline!s:>8}  ratio {figure.ratio!s:>7}  goal {figure.goal} [{mark}]"
-        )
-    return 0
+    return run_alone(
+        "fhir_task", run, database_url=STANDALONE_DATABASE_URL, description=__doc__, argv=argv
+    )
 
 
 if __name__ == "__main__":
