@@ -11,8 +11,11 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -23,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import clock, selectors, services
 from .actors import acting_user
 from .api_common import (
     AwareDateTimeField,
@@ -31,6 +34,7 @@ from .api_common import (
     DetailSerializer,
     ErrorSerializer,
     Pagination,
+    _bad_cursor,
     page_schema,
     require_perms,
 )
@@ -353,10 +357,116 @@ def case_summary_json(case: Case) -> dict[str, Any]:
     }
 
 
+def opened_bound(value: str, *, end_of_day: bool) -> dt.datetime:
+    """A case list's bound: a date (the program's local day; `end_of_day`: through its end) or
+    a time with its UTC offset, within the times the system records (heart_cases.clock)."""
+    try:
+        moment = parse_datetime(value) if "T" in value or " " in value else None
+        day = None if moment else parse_date(value)
+    except ValueError:
+        moment = day = None
+    if day is not None:
+        moment = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
+    elif moment is None:
+        raise serializers.ValidationError(
+            _("Give a date (2026-11-20) or a time with its UTC offset (2026-11-20T14:05:00-05:00).")
+        )
+    elif timezone.is_naive(moment):
+        raise serializers.ValidationError(
+            _("Give the time with its UTC offset, e.g. 2026-11-20T14:05:00-05:00.")
+        )
+    problem = clock.time_out_of_range(moment)
+    if problem:
+        raise serializers.ValidationError(problem)
+    if day is not None and end_of_day:
+        moment = dt.datetime.combine(
+            day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_default_timezone()
+        )
+    return moment
+
+
 class CaseListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
     pair = serializers.IntegerField(required=False, min_value=1)
     neighbor = serializers.IntegerField(required=False, min_value=1)
+    program = serializers.ChoiceField(
+        choices=Program.choices,
+        required=False,
+        help_text="Cases with a field response of this program.",
+    )
+    opened_after = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="Opened at or after this time (with its UTC offset), or on or after this "
+        "date (the program's local day).",
+    )
+    opened_before = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="Opened before this time (with its UTC offset), or on or before this date "
+        "(the program's local day).",
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(selectors.CASE_ORDERINGS),
+        required=False,
+        help_text="closed_at: open cases after the closed either way; status: open cases "
+        "first, newest opened first within each. Default: newest first.",
+        error_messages={
+            # DRF formats this message with str.format: the choices go in beforehand.
+            "invalid_choice": format_lazy(
+                _("Sort by one of: {choices}."), choices=", ".join(selectors.CASE_ORDERINGS)
+            )
+        },
+    )
+
+    def validate_opened_after(self, value: str) -> dt.datetime:
+        return opened_bound(value, end_of_day=False)
+
+    def validate_opened_before(self, value: str) -> dt.datetime:
+        return opened_bound(value, end_of_day=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        after, before = attrs.get("opened_after"), attrs.get("opened_before")
+        if after is not None and before is not None and after > before:
+            raise serializers.ValidationError(
+                {"opened_after": [_("The start of the range is after its end.")]}
+            )
+        return attrs
+
+    def cases(self, user: Any) -> QuerySet[Case]:
+        data = self.validated_data
+        return selectors.case_list(
+            user=user,
+            status=data.get("status"),
+            neighbor_id=data.get("neighbor"),
+            pair_id=data.get("pair"),
+            program=data.get("program"),
+            opened_after=data.get("opened_after"),
+            opened_before=data.get("opened_before"),
+            ordering=data.get("ordering"),
+        )
+
+
+class CaseListPagination(Pagination):
+    """The case list's pages, in the order asked for (selectors.CASE_ORDERINGS)."""
+
+    def __init__(self, ordering: str | None = None) -> None:
+        self.ordering = selectors.case_list_ordering(ordering)
+
+    def decode_cursor(self, request: Request) -> Any:
+        if self.ordering[0].lstrip("-") not in selectors.SORT_KEYS:
+            return super().decode_cursor(request)
+        # The cursor stands on a built sort key, no column to check its position against:
+        # such keys are digits only.
+        model, self._model = self._model, None
+        try:
+            cursor = super().decode_cursor(request)
+        finally:
+            self._model = model
+        position = None if cursor is None else cursor.position
+        if position is not None and not re.fullmatch(r"[0-9]{1,60}", str(position)):
+            raise _bad_cursor()
+        return cursor
 
 
 class CaseListApi(APIView):
@@ -371,13 +481,8 @@ class CaseListApi(APIView):
     def get(self, request: Request) -> Response:
         query = CaseListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        cases = selectors.case_list(
-            user=request.user,
-            status=query.validated_data.get("status"),
-            neighbor_id=query.validated_data.get("neighbor"),
-            pair_id=query.validated_data.get("pair"),
-        )
-        paginator = Pagination()
+        cases = query.cases(request.user)
+        paginator = CaseListPagination(query.validated_data.get("ordering"))
         page = paginator.paginate_queryset(cases, request, view=self) or []
         log_access(request, action="list", object_type="case", ids=[c.pk for c in page])
         return paginator.get_paginated_response([case_summary_json(c) for c in page])

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -110,8 +111,10 @@ def _form_context(form: QueryDict | None, errors: dict[str, list[str]]) -> dict[
         "errors": errors,
         "sources": FieldResponseSource.choices,
         "programs": Program.choices,
+        # Each call type as the CAD sends it (the value) and in the page's language (shown).
         "call_types": [
-            (Program(program).label, list(types)) for program, types in ELIGIBLE_CALL_TYPES.items()
+            (Program(program).label, [(t, gettext(t)) for t in types])
+            for program, types in ELIGIBLE_CALL_TYPES.items()
         ],
         "needs": Need.choices,
         "dispositions": Disposition.choices,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .history import HistoricalRecords
@@ -21,42 +22,43 @@ class Program(models.TextChoices):
     COR = "COR", _("Co-Response")
 
 
-# The program's published table of eligible call types (DESIGN.md).
+# The program's published table of eligible call types (DESIGN.md): what the CAD sends, kept
+# as is; marked for the catalog so that the by-hand form can show each in Spanish.
 ELIGIBLE_CALL_TYPES: dict[str, tuple[str, ...]] = {
-    Program.CCD: ("Mental health crisis", "Suicide threat"),
+    Program.CCD: (gettext_noop("Mental health crisis"), gettext_noop("Suicide threat")),
     Program.CRT: (
-        "Nonviolent mental health crisis",
-        "Suicide threat",
-        "Trespass",
-        "Intoxicated person",
-        "Lost person (assist)",
-        "Panhandling / nuisance",
-        "Indecency / lewdness",
-        "Prostitution",
-        "Nonurgent and urgent welfare check",
-        "Verbal disturbance",
+        gettext_noop("Nonviolent mental health crisis"),
+        gettext_noop("Suicide threat"),
+        gettext_noop("Trespass"),
+        gettext_noop("Intoxicated person"),
+        gettext_noop("Lost person (assist)"),
+        gettext_noop("Panhandling / nuisance"),
+        gettext_noop("Indecency / lewdness"),
+        gettext_noop("Prostitution"),
+        gettext_noop("Nonurgent and urgent welfare check"),
+        gettext_noop("Verbal disturbance"),
     ),
     Program.COR: (
-        "Mental health crisis – violent / weapon",
-        "Attempted suicide",
-        "Trespass with weapon",
-        "Intoxicated person w/ weapon",
-        "Custody issue (assist)",
-        "Panhandling / nuisance w/ weapon",
-        "Indecency / lewdness w/ weapon",
-        "Prostitution w/ weapon",
-        "Physical disturbance",
-        "Disturbance w/ weapon",
-        "Harassment w/ weapon",
-        "Threat w/ weapon",
-        "Reckless activity",
-        "Abuse",
-        "Harassment",
-        "Threat",
-        "Domestic violence",
-        "Domestic violence w/ weapon",
-        "Drugs",
-        "Involuntary commitment",
+        gettext_noop("Mental health crisis – violent / weapon"),
+        gettext_noop("Attempted suicide"),
+        gettext_noop("Trespass with weapon"),
+        gettext_noop("Intoxicated person w/ weapon"),
+        gettext_noop("Custody issue (assist)"),
+        gettext_noop("Panhandling / nuisance w/ weapon"),
+        gettext_noop("Indecency / lewdness w/ weapon"),
+        gettext_noop("Prostitution w/ weapon"),
+        gettext_noop("Physical disturbance"),
+        gettext_noop("Disturbance w/ weapon"),
+        gettext_noop("Harassment w/ weapon"),
+        gettext_noop("Threat w/ weapon"),
+        gettext_noop("Reckless activity"),
+        gettext_noop("Abuse"),
+        gettext_noop("Harassment"),
+        gettext_noop("Threat"),
+        gettext_noop("Domestic violence"),
+        gettext_noop("Domestic violence w/ weapon"),
+        gettext_noop("Drugs"),
+        gettext_noop("Involuntary commitment"),
     ),
 }
 
@@ -143,10 +145,15 @@ class Neighbor(models.Model):
 
     @property
     def display_name(self) -> str:
-        full = f"{self.first_name} {self.last_name}".strip()
-        if full and self.alias:
-            return f"{full} ({self.alias})"
-        return full or self.alias or f"Neighbor #{self.pk}"
+        return neighbor_display_name(self.pk, self.first_name, self.last_name, self.alias)
+
+
+def neighbor_display_name(pk: int | None, first_name: str, last_name: str, alias: str) -> str:
+    """A neighbor's name as people read it, from the columns alone (sweeps load no model)."""
+    full = f"{first_name} {last_name}".strip()
+    if full and alias:
+        return f"{full} ({alias})"
+    return full or alias or f"Neighbor #{pk}"
 
 
 class NeighborPhone(models.Model):

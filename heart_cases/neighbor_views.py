@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import neighbors, selectors, services
-from .actors import acting_user
+from .actors import acting_user, actor_display_name
 from .middleware import client_address
 from .models import Case, Neighbor, PossibleDuplicate
 from .neighbors_api import VIEW_NEIGHBOR, NeighborContactInput
+from .templatetags.words import language_name, phone_national
+
+__all__ = ["language_name", "phone_national"]  # the page's words, kept importable from here
 
 # Reasons given on a neighbor page stay in the session, by neighbor, as on the case page.
 SESSION_NEIGHBOR_REASONS = "neighbor_access_reasons"
@@ -27,33 +29,6 @@ SESSION_NEIGHBOR_REASONS_MAX = 50
 REVIEW_DUPLICATES = "heart_cases.change_possibleduplicate"
 # The search page shows this many people; more asks for more of the name.
 SEARCH_PAGE_SIZE = 50
-
-
-def language_name(code: str) -> str:
-    """'es' → 'Spanish' (in the reader's language); an unknown code as it is."""
-    if not code:
-        return "—"
-    try:
-        return str(get_language_info(code)["name_translated"])
-    except KeyError:
-        return code
-
-
-def phone_national(value: Any) -> str:
-    """+19195550142 → (919) 555-0142; a number of another country in international format."""
-    text = str(value or "")
-    if not text:
-        return ""
-    try:
-        parsed = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException:
-        return text
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if parsed.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, style)
 
 
 def _where(request: HttpRequest) -> dict[str, Any]:
@@ -202,6 +177,9 @@ def _render_neighbor(
         reason=reason,
         **_where(request),
     )
+    linkers = _names_of([record["linked_by"] for record in detail["linked_records"]])
+    for record in detail["linked_records"]:
+        record["linked_by_name"] = linkers.get(record["linked_by"], record["linked_by"] or "")
     context = {
         "neighbor": neighbor,
         "detail": detail,
@@ -223,6 +201,13 @@ def _render_neighbor(
         "may_add_contacts": request.user.has_perm("heart_cases.add_contact"),
     }
     return render(request, "heart_cases/neighbor.html", context, status=status)
+
+
+def _names_of(usernames: list[str | None]) -> dict[str | None, str]:
+    """Usernames (as the API gives them) → the names people read; one query."""
+    wanted = {u for u in usernames if u}
+    users = User.objects.filter(username__in=wanted) if wanted else User.objects.none()
+    return {user.get_username(): actor_display_name(user) for user in users}
 
 
 _CONTACT_LABELS = {
@@ -317,6 +302,9 @@ def _render_duplicates(
             row[side]["phones_shown"] = [phone_national(p) for p in row[side]["phones"]]
             row[side]["language_name"] = language_name(row[side]["language"])
         row["error"] = (errors or {}).get(row["id"], "")
+    names = _names_of([row["resolved_by"] for row in rows])
+    for row in rows:
+        row["resolved_by_name"] = names.get(row["resolved_by"], row["resolved_by"] or "")
     ids = sorted({d.neighbor_id for d in page} | {d.other_id for d in page})
     services.access_log_write(
         user=request.user, action="list", object_type="neighbor", object_ids=ids, **_where(request)

@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from . import hooks, selectors, services
@@ -87,7 +88,7 @@ def note_create(
             errors["amends"] = [str(_("Not a note of this case."))]
     if errors:
         raise NoteInvalid(errors)
-    reason = f"Note amending note #{amends.pk}" if amends else "Note written"
+    reason = f"Note amending note #{amends.pk}" if amends else gettext_noop("Note written")
     note = stamp(
         CaseNote(case=case, author=actor, at=now, occurred_at=when, text=text, amends=amends),
         actor=actor,

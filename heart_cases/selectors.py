@@ -12,7 +12,9 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat, LPad
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
@@ -54,13 +56,68 @@ def case_get_for_user(*, user: User | AnonymousUser, case_id: int | str) -> Case
     return case
 
 
+# The orders the case list offers (API.md), each as the pagination's ordering. The cursor stands
+# on the first key and counts ties by offset (capped), so every first key is unique or nearly:
+# where a column is not (status) or holds nulls (closed_at), the first key is a text built from
+# the columns with the id last (_SORT_KEYS), which the cursor can stand on.
+CASE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "opened_at": ("opened_at", "id"),
+    "-opened_at": ("-opened_at", "-id"),
+    "number": ("number",),
+    "-number": ("-number",),
+    # Closed cases by when they closed, open ones (no closing time) after them either way.
+    "closed_at": ("closed_sort",),
+    "-closed_at": ("-closed_sort_desc",),
+    # Open cases first, then closed; newest opened first within each.
+    "status": ("-status_sort",),
+}
+CASE_ORDERING_DEFAULT = ("-id",)
+
+
+def _utc_text(field: str) -> Func:
+    return Func(
+        F(field),
+        function="to_char",
+        template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')",
+        output_field=CharField(),
+    )
+
+
+def _id_text() -> Func:
+    return LPad(Cast("id", CharField()), 19, Value("0"))
+
+
+def _sort_key(name: str) -> Concat:
+    open_ = Q(status=Case.Status.OPEN)
+    closed = Concat(Value("1"), _utc_text("closed_at"))
+    part: Any
+    if name == "closed_sort":
+        part = DbCase(When(open_, then=Value("2")), default=closed, output_field=CharField())
+    elif name == "closed_sort_desc":
+        part = DbCase(When(open_, then=Value("0")), default=closed, output_field=CharField())
+    else:
+        first = DbCase(When(open_, then=Value("1")), default=Value("0"), output_field=CharField())
+        part = Concat(first, _utc_text("opened_at"), output_field=CharField())
+    return Concat(part, _id_text(), output_field=CharField())
+
+
+SORT_KEYS = ("closed_sort", "closed_sort_desc", "status_sort")
+
+
 def case_list(
     *,
     user: User | AnonymousUser,
     status: str | None = None,
     neighbor_id: int | None = None,
     pair_id: int | None = None,
+    program: str | None = None,
+    opened_after: datetime | None = None,
+    opened_before: datetime | None = None,
+    ordering: str | None = None,
 ) -> QuerySet[Case]:
+    """The cases the user may see that match every filter given; `opened_after` is inclusive,
+    `opened_before` exclusive. Ordered by `CASE_ORDERINGS[ordering]` (the default: newest
+    first); the caller paginates with the same ordering (`case_list_ordering`)."""
     cases = cases_visible_to(user)
     if status:
         cases = cases.filter(status=status)
@@ -69,7 +126,24 @@ def case_list(
     if pair_id is not None:
         pair_filter = registry.case_filters.get("pair")
         cases = pair_filter(cases, str(pair_id)) if pair_filter else cases.none()
-    return cases
+    if program:
+        # A case has the programs of its field responses (a neighbor met by CRT, then COR).
+        cases = cases.filter(
+            Exists(FieldResponse.objects.filter(case_id=OuterRef("pk"), program=program))
+        )
+    if opened_after is not None:
+        cases = cases.filter(opened_at__gte=opened_after)
+    if opened_before is not None:
+        cases = cases.filter(opened_at__lt=opened_before)
+    order = case_list_ordering(ordering)
+    key = order[0].lstrip("-")
+    if key in SORT_KEYS:
+        cases = cases.annotate(**{key: _sort_key(key)})
+    return cases.order_by(*order)
+
+
+def case_list_ordering(ordering: str | None) -> tuple[str, ...]:
+    return CASE_ORDERINGS[ordering] if ordering else CASE_ORDERING_DEFAULT
 
 
 def neighbor_json(neighbor: Neighbor, *, phones: Iterable[NeighborPhone] = ()) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from .actors import stamp
 from .hooks import FollowUpRef, registry
@@ -449,7 +449,9 @@ def neighbor_match_or_create(
                     actor=actor,
                     a=Neighbor(pk=by_phone),
                     b=Neighbor(pk=by_name),
-                    why="same phone as one record, same name and date of birth as the other",
+                    why=gettext_noop(
+                        "same phone as one record, same name and date of birth as the other"
+                    ),
                 )
             )
         matched = _lock_root(matched_id)
@@ -527,18 +529,18 @@ def _record_likenesses(*, actor: User, neighbor: Neighbor) -> list[PossibleDupli
         likeness.append(
             (
                 Q(first_name_key=neighbor.first_name_key, last_name_key=neighbor.last_name_key),
-                "same first and last name",
+                gettext_noop("same first and last name"),
             )
         )
     if neighbor.last_name_key and neighbor.date_of_birth:
         likeness.append(
             (
                 Q(last_name_key=neighbor.last_name_key, date_of_birth=neighbor.date_of_birth),
-                "same last name and date of birth",
+                gettext_noop("same last name and date of birth"),
             )
         )
     if neighbor.alias_key:
-        likeness.append((Q(alias_key=neighbor.alias_key), "same alias"))
+        likeness.append((Q(alias_key=neighbor.alias_key), gettext_noop("same alias")))
     # Up to ten others per likeness.
     queries = [
         Neighbor.objects.filter(condition)

@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A logged-in person's own language choice, over the browser's (heart_cases/language.py).
     "heart_cases.language.AccountLanguageMiddleware",
+    # A POST after the session ended: login's next is the form's page (heart_cases/expired.py).
+    "heart_cases.expired.ExpiredFormMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import (
     api,
     auth_api,
+    case_list_views,
+    close_views,
     debriefs,
     errors,
     field_response_views,
@@ -90,6 +92,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("session/extend/", session_views.session_extend, name="session-extend"),
     path("language/", language.language_choose, name="set-language"),
+    path("cases/", case_list_views.case_list_page, name="case-list-page"),
     path("cases/<int:case_id>/", views.case_page, name="case"),
     path("neighbors/", neighbor_views.neighbor_search_page, name="neighbor-search"),
     path("neighbors/<int:neighbor_id>/", neighbor_views.neighbor_page, name="neighbor"),
@@ -119,6 +122,7 @@ urlpatterns = [
         name="possible-duplicate-dismiss-page",
     ),
     path("cases/<int:case_id>/notes/new/", notes.case_note_page, name="case-note-page"),
+    path("cases/<int:case_id>/close/", close_views.case_close_page, name="case-close-page"),
     path(
         "field-responses/new/",
         field_response_views.field_response_new,

@@ -17,8 +17,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from . import api, selectors, services
+from .actors import system_actor_name
 from .hooks import registry
 from .middleware import client_address
+from .templatetags import words
 
 # Reasons given on the case page stay in the person's session, by case: the page again in that
 # session (a reload, the redirect after logging a call) is logged with the same reason without
@@ -82,12 +84,40 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     context = {
         "case": case,
         "detail": selectors.case_detail(case),
-        "history": selectors.case_history(case),
+        "history": _history_shown(selectors.case_history(case)),
         "access_reason": reason,
     }
     for provider in registry.case_page_context:
         context.update(provider(case=case, user=request.user))
     return render(request, "heart_cases/case.html", context)
+
+
+def _history_shown(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline as people read it: who by name (a system task by its plain name), the
+    system's reasons in the reader's language, times in local time, pairs by their members."""
+    texts = [e["object"] for e in history] + [c for e in history for c in e["changes_text"]]
+    names = words.pair_names(words.pair_ids_in(texts))
+    users = words.user_names(words.user_ids_in(texts))
+    shown = []
+    for entry in history:
+        label = words.PAIR_IN_LABEL.sub(
+            lambda m: f"({names.get(int(m.group(1)), m.group(1))})",
+            words.phones_in_words(entry["object"]),
+        )
+        shown.append(
+            {
+                **entry,
+                "actor_shown": system_actor_name(entry["actor"] or "")
+                or entry["actor_name"]
+                or "—",
+                "object": label,
+                "reason_shown": words.history_reason(entry["reason"]),
+                "changes_shown": [
+                    words.change_words(c, names, users) for c in entry["changes_text"]
+                ],
+            }
+        )
+    return shown
 
 
 class AccessLogPagePagination(api.AccessLogPagination):

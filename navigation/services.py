@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from heart_cases.actors import stamp
 from heart_cases.hooks import FollowUpRef
@@ -147,9 +147,9 @@ def follow_ups_correct_work_by(*, actor: User) -> int:
         task.outside_service_hours = when.outside_service_hours
         task.missed_after = when.first_window_ends
         reason = (
-            "Work-by corrected: the 48 hours fell outside service hours"
+            gettext_noop("Work-by corrected: the 48 hours fell outside service hours")
             if when.outside_service_hours
-            else "Work-by corrected to the last service moment before the deadline"
+            else gettext_noop("Work-by corrected to the last service moment before the deadline")
         )
         stamp(task, actor=actor, reason=reason).save()
         changed += 1
@@ -219,7 +219,9 @@ def pair_create(*, actor: User, clinician: User, peer: User) -> Pair:
     existing = Pair.objects.filter(clinician=clinician, peer=peer, active=True).first()
     if existing is not None:
         return existing
-    pair = stamp(Pair(clinician=clinician, peer=peer), actor=actor, reason="Pair formed")
+    pair = stamp(
+        Pair(clinician=clinician, peer=peer), actor=actor, reason=gettext_noop("Pair formed")
+    )
     pair.save()
     return pair
 
@@ -608,14 +610,14 @@ def _next_step(
         deadline = hours.add_service_hours(
             due, timedelta(hours=settings.HEART_VISIT_WITHIN_HOURS), service
         )
-        why = "visit in person"
+        why = gettext_noop("visit in person")
     else:
         kind = FollowUpTask.Kind.RETRY_CALL
         due = hours.add_service_hours(
             attempt.occurred_at, timedelta(hours=settings.HEART_RETRY_AFTER_SERVICE_HOURS), service
         )
         deadline = hours.window_end(due, service)
-        why = "call again"
+        why = gettext_noop("call again")
     # The original 48-hour deadline still stands where it is later than the step's own.
     deadline = (
         max(deadline, root.deadline) if root.status == FollowUpTask.Status.PENDING else deadline

@@ -33,6 +33,7 @@ PAGES_WITHOUT_ARGUMENTS = [
     "admin:index",
     "tasks",
     "open-cases",
+    "case-list-page",
     "notifications",
     "provider-inbox",
     "access-log-page",

@@ -255,6 +255,7 @@ def test_no_page_of_any_role_is_left_in_english(demo: None) -> None:
     assert any(re.fullmatch(r"/cases/\d+/", p) for p in reached["peer1"])
     assert any(re.fullmatch(r"/cases/\d+/refer/", p) for p in reached["clinician1"])
     assert "/access-log/" in reached["supervisor"]
+    assert "/cases/" in reached["clinician1"]
     assert "/metrics/" in reached["analyst"]
     assert any(re.fullmatch(r"/provider/referrals/\d+/", p) for p in reached["provider-casa"])
 
@@ -280,6 +281,11 @@ def test_no_page_of_any_role_is_left_in_english(demo: None) -> None:
     page = response.content.decode()
     assert "Ningún caso tiene el número HC-1999-000001." in page
     checker.check("supervisor access log with errors", page)
+    response = supervisor.get("/cases/?opened_after=2026-13-01&ordering=name&status=open")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Ordenar por: Ordene por uno de estos:" in page
+    checker.check("supervisor case list with errors", page)
     analyst = _spanish_client("analyst")
     response = analyst.get("/metrics/?start=2026-02-01&end=nonsense")
     checker.check("analyst metrics with errors", response.content.decode())

@@ -269,6 +269,7 @@ def test_every_page_answers_each_role_as_it_should(client, world):
     pages = {
         "/tasks/": (NAVIGATORS, 403),
         "/my-cases/": (NAVIGATORS, 403),
+        "/cases/?status=open&ordering=status": (NAVIGATORS, 403),
         "/access-log/": ({"supervisor"}, 403),
         "/field-responses/new/": ({"responder", "supervisor"}, 403),
         "/debriefs/": ({"supervisor"}, 403),
@@ -308,6 +309,7 @@ def test_analysts_never_receive_a_neighbors_name_phone_or_birth_date(client, wor
         api.get(path)
         for path in (
             "/api/v1/cases/",
+            "/api/v1/cases/?ordering=status&program=CRT",
             f"/api/v1/cases/{case['case']['id']}/",
             f"/api/v1/cases/{case['case']['id']}/history/",
             "/api/v1/tasks/",
@@ -326,6 +328,7 @@ def test_analysts_never_receive_a_neighbors_name_phone_or_birth_date(client, wor
             "/",
             "/tasks/",
             "/my-cases/",
+            "/cases/",
             f"/cases/{case['case']['id']}/",
             "/provider/",
             "/metrics/",

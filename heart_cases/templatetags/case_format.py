@@ -83,6 +83,11 @@ FIELDS = {
     "status reason": pgettext_lazy("field", "status reason"),
     "acknowledged at": pgettext_lazy("field", "acknowledged at"),
     "handoff at": pgettext_lazy("field", "handoff at"),
+    "due at": pgettext_lazy("field", "due at"),
+    "completed at": pgettext_lazy("field", "completed at"),
+    "status changed at": pgettext_lazy("field", "status changed at"),
+    "status changed by": pgettext_lazy("field", "status changed by"),
+    "linked to": pgettext_lazy("field", "linked to"),
 }
 
 

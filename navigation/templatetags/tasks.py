@@ -5,6 +5,7 @@ from datetime import datetime
 from django import template
 from django.utils.translation import gettext as _
 
+from heart_cases.models import Case
 from navigation.models import ContactAttempt, FollowUpTask
 
 register = template.Library()
@@ -49,3 +50,9 @@ def attempt_method(code: str) -> str:
 @register.filter
 def attempt_outcome(code: str) -> str:
     return str(dict(ContactAttempt.Outcome.choices).get(code, code))
+
+
+@register.simple_tag
+def case_outcomes() -> list[tuple[str, str]]:
+    """The outcomes a case may be closed with, for the case page's close form."""
+    return [(value, str(label)) for value, label in Case.Outcome.choices]

@@ -185,6 +185,8 @@ def test_every_page_passes_axe_reflows_at_320_px_and_labels_its_controls(
     case_link = page.locator("table.tasks a[href^='/cases/']").first.get_attribute("href")
     check_page(page, f"{base}{case_link}", "case", problems, shot="case")
     check_page(page, f"{base}/my-cases/", "open cases", problems)
+    check_page(page, f"{base}/cases/", "case list", problems, shot="case-list")
+    check_page(page, f"{base}/cases/?opened_after=2026-13-01", "case list with errors", problems)
     check_page(page, f"{base}/notifications/", "notifications", problems)
     context.close()
 

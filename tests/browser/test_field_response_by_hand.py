@@ -132,7 +132,7 @@ def test_a_peer_writes_a_note_and_a_clinician_amends_it(live_server, page, make_
 
     log_in(page, live_server.url, pair.peer.username)
     _show_notes(page, live_server.url, case)
-    page.get_by_label("Note", exact=True).fill("Called; her sister Marta answered.")
+    page.locator("#notes").get_by_label("Note", exact=True).fill("Called; her sister Marta answered.")
     page.get_by_label("When it happened (leave blank for now)").fill(
         two_hours_ago.strftime("%Y-%m-%dT%H:%M")
     )
@@ -146,7 +146,7 @@ def test_a_peer_writes_a_note_and_a_clinician_amends_it(live_server, page, make_
     log_in(page, live_server.url, pair.clinician.username)
     _show_notes(page, live_server.url, case)
     assert "Called; her sister Marta answered." in page.locator("#notes").inner_text()
-    page.get_by_label("Note", exact=True).fill("Her sister is Marisa, not Marta.")
+    page.locator("#notes").get_by_label("Note", exact=True).fill("Her sister is Marisa, not Marta.")
     page.get_by_label("Amends an earlier note").select_option(str(first.pk))
     page.get_by_role("button", name="Save the note").click()
     page.wait_for_load_state()

@@ -285,3 +285,180 @@ def test_on_postgresql_a_name_search_uses_the_trigram_index_not_a_scan(people):
     assert neighbors.search_neighbor_ids(neighbors.search_query("Jsoe Delacruz"))[0] == (
         people["jose"].neighbor_id
     )
+
+
+# --- a typo among many who share a name (issue 13, speed): the typo pattern -------------------
+
+
+def one_letter_typos(key: str) -> set[str]:
+    """Every name one letter changed, dropped or added, or two neighbours swapped, from key."""
+    out = set()
+    for i in range(len(key) + 1):
+        out.add(key[:i] + "x" + key[i:])
+        if i < len(key):
+            out.add(key[:i] + key[i + 1 :])
+            out.add(key[:i] + ("q" if key[i] != "q" else "z") + key[i + 1 :])
+        if i + 1 < len(key):
+            out.add(key[:i] + key[i + 1] + key[i] + key[i + 2 :])
+    out.discard(key)
+    return out
+
+
+def like(patterns: list[str], text: str) -> bool:
+    """Whether text matches one of the LIKE patterns (only % in them: the keys are plain)."""
+    import re
+
+    return any(re.fullmatch(".*".join(map(re.escape, p.split("%"))), text) for p in patterns)
+
+
+def test_the_typo_patterns_match_every_one_letter_typo_of_a_name_or_of_its_start():
+    stored = [
+        ("dwayneokafor", "dwayne", "okafor"),  # the whole name
+        ("dwayneokaforia", "dwayne", "okaforia"),  # a longer name that starts with it
+    ]
+    typed = one_letter_typos("dwayneokafor") | one_letter_typos("dwayneoka")
+    checked = 0
+    for text in typed:
+        patterns = neighbors.typo_likes(text)
+        assert patterns, text
+        for full, first, last in stored:
+            if neighbors._rank(text, [full, first, last]) == 2:
+                assert like(patterns, full), (text, full)
+                checked += 1
+    assert checked > 100
+    # The last name alone, typed with a typo, is found inside the full name.
+    assert like(neighbors.typo_likes("quinterx"), "marisolquintero")
+    # A name that shares only the first name is not a candidate: the point of the patterns.
+    assert not like(neighbors.typo_likes("dwayneokafr"), "dwaynemartineo")
+    assert not like(neighbors.typo_likes("dwayneokafr"), "dwaynejones")
+
+
+def test_a_short_long_or_not_plain_key_has_no_typo_patterns_and_keeps_the_threshold():
+    assert neighbors.typo_likes("anadia") == []  # 6 letters: a pattern would hold no trigram
+    assert neighbors.typo_likes("o'brienx") == []  # pg_trgm makes no trigram of "'"
+    # 16 letters: the closer threshold keeps every typo (and the patterns would be many).
+    assert neighbors.typo_threshold("marisolquinterox") >= 0.6
+    assert neighbors.typo_likes("marisolquinterox") == []
+    assert len(neighbors.typo_likes("anadioz")) == 6
+
+
+def test_a_typo_in_a_name_of_six_letters_is_still_found_by_the_threshold(people, peer):
+    for q in ["Ana Diz", "Aan Diaz", "Anadai"]:
+        found = ids_of(peer.get("/api/v1/neighbors/", {"q": q}))
+        assert found, q
+        assert found[0] == people["ana"].neighbor_id, q
+
+
+def seed_namesakes(first: str, lasts: list[str]) -> None:
+    Neighbor.objects.bulk_create(
+        Neighbor(
+            first_name=first,
+            last_name=last,
+            first_name_key=name_key(first),
+            last_name_key=name_key(last),
+        )
+        for last in lasts
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE heart_cases_neighbor")
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Dwayne Okafr",  # a letter dropped
+        "Dwayne Okafro",  # two swapped
+        "Dwyane Okafor",  # two swapped in the first name
+        "Dwayn Okafor",  # a letter dropped where the first name ends
+        "Dwaynee Okafor",  # a letter added
+        "Dwayne Ikafor",  # a letter changed
+        "dwayne okaf",  # a typo nowhere: a prefix
+    ],
+)
+def test_a_typo_is_found_among_many_who_share_the_first_name(peer, q):
+    okafor = intake(40, first_name="Dwayne", last_name="Okafor", phone="+19195550161")
+    seed_namesakes("Dwayne", [f"Martineo{n}" for n in range(150)] + ["Okonkwo", "Okonjo"])
+    found = ids_of(peer.get("/api/v1/neighbors/", {"q": q}))
+    assert found == [okafor.neighbor_id]
+
+
+def test_a_name_within_a_typo_of_no_one_finds_no_one_rather_than_every_namesake(peer):
+    seed_namesakes("Dwayne", [f"Martineo{n}" for n in range(150)] + ["Jones", "Okonkwo"])
+    assert ids_of(peer.get("/api/v1/neighbors/", {"q": "Dwayne Okafr"})) == []
+
+
+def test_on_postgresql_the_typo_pattern_uses_the_trigram_index_and_reads_few_rows(people):
+    seed_namesakes("Dwayne", [f"{last}{n}" for n in range(100) for last in ("Jones", "Martin")])
+    sql, params = neighbors.name_search_sql(name_key("Dwayne Okafr"), similar=False, typos=True)
+    assert "typo_0" in params
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    heap = [n for n in nodes(plan) if n["Node Type"] == "Bitmap Heap Scan"]
+    assert heap, plan
+    assert not [n for n in nodes(plan) if n["Node Type"] == "Seq Scan"], plan
+    assert "neighbor_full_name_trgm" in str(plan)
+    # The index, not a recheck of each Dwayne, rules the namesakes out.
+    assert heap[0]["Actual Rows"] + heap[0].get("Rows Removed by Index Recheck", 0) < 10, heap
+
+
+def test_many_names_that_start_with_what_was_typed_answer_exact_then_shortest(peer):
+    exact = intake(41, first_name="Marisol", last_name="Quint", phone="+19195550162")
+    holds = intake(42, first_name="Ana", last_name="Marisolquint", phone="+19195550163")
+    # More names that start with "marisolquint" than one statement hands back.
+    ends = ["o", "ero", "erovich", "anilla", "erosanchez"]
+    lasts = [f"Quint{ends[n % 5]}{n}" for n in range(neighbors.SEARCH_MAX * 2 + 50)]
+    seed_namesakes("Marisol", lasts)
+    sql, params = neighbors.name_search_sql("marisolquint", prefix_only=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    assert len(rows) == neighbors.SEARCH_MAX * 2
+    assert rows[0][0] == exact.neighbor_id
+    # The shortest names are the ones scored and handed back.
+    handed = {row[2] for row in rows}
+    left_out = [f"marisol{last.lower()}" for last in lasts]
+    left_out = [key for key in left_out if key not in handed]
+    assert left_out
+    assert min(map(len, left_out)) >= max(map(len, handed - {"marisolquint"}))
+    found = ids_of(peer.get("/api/v1/neighbors/", {"q": "Marisol Quint", "page_size": 200}))
+    assert found[0] == exact.neighbor_id
+    assert len(found) == neighbors.SEARCH_MAX
+    # A name that only holds what was typed ranks after every one that starts with it.
+    assert holds.neighbor_id not in found
+    # And the likest first: each as alike as the next or more.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, similarity(first_name_key || last_name_key, 'marisolquint') "
+            "FROM heart_cases_neighbor WHERE id = ANY(%s)",
+            [found[1:]],
+        )
+        score = dict(cursor.fetchall())
+    scores = [score[pk] for pk in found[1:]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_on_postgresql_names_that_start_with_the_key_are_read_by_the_b_tree(people):
+    seed_namesakes("Marisol", [f"Quintero{n}" for n in range(500)])
+    sql, params = neighbors.name_search_sql(name_key("Marisol Quint"), prefix_only=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    typed = explain(sql, params)
+    assert "neighbor_full_name_prefix" in typed, typed
+    assert "Seq Scan" not in typed, typed
+
+
+def test_a_phone_in_a_result_is_the_number_as_e164():
+    from phonenumber_field.phonenumber import PhoneNumber
+
+    assert neighbors.phone_text(PhoneNumber.from_string("+19195550142")) == "+19195550142"
+    assert neighbors.phone_text(PhoneNumber.from_string("(919) 555-0142")) == "+19195550142"
+    assert neighbors.phone_text("") == ""
+    assert neighbors.phone_text(None) == ""

@@ -190,6 +190,7 @@ def test_the_task_page_shows_the_services_message_for_a_call_before_the_response
             {"method": "phone", "outcome": "reached", "occurred_at": before.isoformat()},
             follow=True,
         )
-    assert response.status_code == 200
+    # Refused: the form again, with the service's words, as a 400 (nothing written).
+    assert response.status_code == 400
     assert "before the field response" in response.content.decode()
     assert not ContactAttempt.objects.exists()

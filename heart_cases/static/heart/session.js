@@ -39,7 +39,9 @@
     return Math.max(touchedAt, shared);
   }
 
-  /* Drafts: one entry per form, keyed by the page and the form's action. */
+  /* Drafts: one entry per form, keyed by the page and the form's action: every field of every
+     POST form but passwords, files, hidden fields and the CSRF token (forms marked
+     data-no-draft, such as the header's language and logout forms, hold nothing typed). */
   function draftForms() {
     return Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
       return (
@@ -78,6 +80,14 @@
       var key = field.name + (field.type === "radio" || field.type === "checkbox" ? "=" + field.value : "");
       if (field.type === "radio" || field.type === "checkbox") {
         values[key] = field.checked;
+      } else if (field.type === "select-multiple") {
+        values[key] = Array.prototype.filter
+          .call(field.options, function (option) {
+            return option.selected;
+          })
+          .map(function (option) {
+            return option.value;
+          });
       } else {
         values[key] = field.value;
       }
@@ -106,6 +116,12 @@
         var key = field.name + "=" + field.value;
         if (key in values) {
           field.checked = values[key];
+        }
+      } else if (field.type === "select-multiple") {
+        if (Array.isArray(values[field.name])) {
+          Array.prototype.forEach.call(field.options, function (option) {
+            option.selected = values[field.name].indexOf(option.value) !== -1;
+          });
         }
       } else if (field.name in values) {
         field.value = values[field.name];
