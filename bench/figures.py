@@ -23,6 +23,8 @@ class Figure:
     missed_by: str = ""
     # Said beside the value, e.g. that it was projected from a rate rather than waited for.
     note: str = ""
+    # How many independent runs (slices, repeats) the value is the median of.
+    runs: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

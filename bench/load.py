@@ -1,5 +1,7 @@
-"""A closed-loop HTTP load generator: N clients, each sending its next request as soon as the
-previous answer arrived, for a fixed time. Threads with http.client; a connection is kept
+"""HTTP load generators, threads with http.client. Closed loop (`run_load`): N clients, each
+sending its next request as soon as the previous answer arrived, for a fixed time: a measure of
+throughput. Open loop (`run_open_loop`): requests start on a schedule at a constant rate, whether
+or not earlier ones were answered: a measure of latency at a given load. A connection is kept
 while the server keeps it (gunicorn's sync workers close after each response, so clients
 reconnect, as real ones would)."""
 
@@ -137,4 +139,110 @@ def merged(results: Sequence[LoadResult]) -> LoadResult:
         errors=sum(r.errors for r in results),
         statuses=dict(statuses),
         latencies_ms=[latency for r in results for latency in r.latencies_ms],
+    )
+
+
+@dataclass
+class OpenLoopResult(LoadResult):
+    rate: float = 0.0  # requests started per second, as scheduled
+    # How late the load generator itself started requests after their scheduled time, and the
+    # share of the machine's cores it used: if either is large, the figure measures it.
+    start_lag_p99_ms: float = 0.0
+    generator_cores: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **super().summary(),
+            "rate_per_s": round(self.rate, 1),
+            "start_lag_p99_ms": round(self.start_lag_p99_ms, 1),
+            "generator_cores": round(self.generator_cores, 3),
+        }
+
+
+def run_open_loop(
+    *,
+    port: int,
+    path: str,
+    token: str,
+    body_for: Callable[[int], dict[str, Any]],
+    rate: float,
+    seconds: float,
+    warmup: float,
+    expect: int = 201,
+    numbers: Iterator[int] | None = None,
+    threads: int = 64,
+) -> OpenLoopResult:
+    """Open loop: request k starts at `start + k / rate` whether or not earlier ones have been
+    answered (a pool of threads, each taking the next slot in the schedule). Latency is counted
+    from the scheduled start, so time a request waited for a free thread or a free worker is in
+    it (no coordinated omission). Only requests scheduled within the last `seconds` count."""
+    numbers = numbers if numbers is not None else itertools.count()
+    slots = itertools.count()
+    lock = threading.Lock()
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Token {token}",
+        "Connection": "keep-alive",
+    }
+    started = time.monotonic() + 0.05
+    window_start = started + warmup
+    window_end = window_start + seconds
+    rows: list[tuple[float, float, float, int]] = []  # scheduled, lag, latency, status
+
+    def client() -> None:
+        connection: http.client.HTTPConnection | None = None
+        while True:
+            with lock:
+                slot = next(slots)
+                number = next(numbers)
+            scheduled = started + slot / rate
+            if scheduled >= window_end:
+                break
+            payload = json.dumps(body_for(number)).encode()
+            wait = scheduled - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            sent = time.monotonic()
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("POST", path, body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                if response.will_close:
+                    connection.close()
+                    connection = None
+            except (OSError, http.client.HTTPException):
+                status = 0
+                if connection is not None:
+                    connection.close()
+                connection = None
+            done = time.monotonic()
+            with lock:
+                rows.append(
+                    (scheduled, (sent - scheduled) * 1000, (done - scheduled) * 1000, status)
+                )
+        if connection is not None:
+            connection.close()
+
+    cpu_before = time.process_time()
+    wall_before = time.monotonic()
+    pool = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=warmup + seconds + 60)
+    generator_cores = (time.process_time() - cpu_before) / max(time.monotonic() - wall_before, 1e-9)
+    counted = [row for row in rows if window_start <= row[0] < window_end]
+    statuses = Counter(str(status) for *_, status in counted)
+    return OpenLoopResult(
+        seconds=seconds,
+        requests=sum(1 for *_, status in counted if status == expect),
+        errors=sum(1 for *_, status in counted if status != expect),
+        statuses=dict(statuses),
+        latencies_ms=[latency for _, _, latency, status in counted if status == expect],
+        rate=rate,
+        start_lag_p99_ms=percentile([lag for _, lag, _, _ in counted], 99),
+        generator_cores=generator_cores,
     )

@@ -10,6 +10,22 @@ linked records, contacts and cases) at 10,000 neighbors and at the full size.
 
     python -m bench.run neighbor_search
     HEART_BENCH_NEIGHBORS=200000 python -m bench.run neighbor_search   # smaller, quicker
+
+What keeps the name p95 near the phone lookup (heart_cases/neighbors.py): the hard query is
+'Dwayne Okafr', a name within one letter of no one (no Dwayne Okafor is seeded), whose first
+name 1 in 40 of the seeded records share. It used to fall through to the loosest trigram
+threshold, loose enough to keep a swapped pair of letters in a short name, and the GIN index
+handed back all 25,000 Dwaynes for PostgreSQL to recheck (about 128 ms). A name of seven or
+more letters (and under 16, where that threshold was needed) now finds its one-letter typos
+by a LIKE pattern per place the typo can be (`typo_likes`: key[:p], then key[p+2:]); the
+trigram index intersects the runs of each pattern before it reads a row, so a common first
+name alone makes no candidate (24 rows read, about 2 ms; shorter names keep the thresholds).
+The next slowest, 'Marisol Quint', starts 2,273 seeded names: those are read by the b-tree on
+the full key and only the shortest few hundred, the likest, are scored, rather than every one
+of them by the trigram index, and the page of results is built from the columns, without
+parsing each phone number twice. `sql` in the results times each of these statements alone
+(EXPLAIN ANALYZE). Beyond one typo, a name of 7 to 15 letters no longer brings the records only
+alike (the thresholds' other finds: the 200 'Dwayne Martineo' that 'Dwayne Okafr' answered).
 """
 
 from __future__ import annotations
@@ -240,7 +256,18 @@ def _sql_times(bench: Bench) -> dict[str, float]:
     out: dict[str, float] = {}
     with bench.seed.conn.cursor() as cur:
         for label, (sql, params) in (
-            ("name_typo", neighbors.name_search_sql(name_key("Jsoe Delacruz"))),
+            (
+                "name_typo",
+                neighbors.name_search_sql(name_key("Jsoe Delacruz"), similar=False, typos=True),
+            ),
+            (
+                "name_typo_of_no_one",
+                neighbors.name_search_sql(name_key("Dwayne Okafr"), similar=False, typos=True),
+            ),
+            (
+                "name_many_prefixes",
+                neighbors.name_search_sql(name_key("Marisol Quint"), prefix_only=True),
+            ),
             ("name_prefix", neighbors.name_search_sql(name_key("jose dela"), similar=False)),
             (
                 "phone",

@@ -23,9 +23,18 @@ from .workers import enqueue_sweep, start_workers, stop_workers, wait_drained
 
 SIZES = tuple(int(n) for n in os.environ.get("HEART_BENCH_SWEEP_SIZES", "10000,100000").split(","))
 WORKER_COUNTS = (1, 2)
+# Each (size, workers) is run this many times on the same seeded rows (the notices cleared and
+# the follow-ups marked unreminded between runs); each figure is the median.
+REPEATS = int(os.environ.get("HEART_BENCH_SWEEP_REPEATS", "3"))
+# Goals (issue 19): 25% below the first goal of 60 s, so that it holds run after run on these
+# machines; two workers 1.8x one at 100,000. At 10,000 a run takes two or three seconds, of which
+# the workers' start on the first message is a fixed share: 1.6x there.
+GOAL_SECONDS = 45.0
+SPEEDUP_GOAL_LARGE = 1.8
+SPEEDUP_GOAL_SMALL = 1.6
 # Each run stops here if the sweep has not finished, so that `make bench` stays within its
-# 15 minutes; above the 60 s goal, so the goal's verdict is always measured, never projected.
-BOUND_SECONDS = float(os.environ.get("HEART_BENCH_SWEEP_BOUND", "75"))
+# time; above the 45 s goal, so the goal's verdict is always measured, never projected.
+BOUND_SECONDS = float(os.environ.get("HEART_BENCH_SWEEP_BOUND", "60"))
 
 
 def describe_due(bench: Bench, size: int) -> None:
@@ -118,6 +127,19 @@ def one_run(bench: Bench, *, size: int, workers: int) -> dict[str, Any]:
     }
 
 
+def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the lower middle for an even count), with every run's
+    time beside it."""
+    ordered = sorted(results, key=_time)
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["repeats"] = [
+        {key: r[key] for key in ("seconds", "finished", "projected_seconds", "cpu")}
+        for r in results
+    ]
+    median["runs"] = len(results)
+    return median
+
+
 def _time(run: dict[str, Any]) -> float:
     """Measured seconds, or the projection when the run stopped at the bound."""
     return run["seconds"] if run["finished"] else (run["projected_seconds"] or float("inf"))
@@ -142,16 +164,21 @@ def run(bench: Bench) -> Outcome:
         bench.seed.materialize()
         bench.seed.analyze()
         bench.log(f"sweep: {size:,} due follow-ups seeded ({time.monotonic() - started:.1f} s)")
-        for workers in WORKER_COUNTS:
-            result = one_run(bench, size=size, workers=workers)
-            runs[(size, workers)] = result
-            bench.log(
-                f"sweep: {size:,} with {workers} worker(s): {result['seconds']} s, "
-                f"{result['reminders']:,} reminders, {result['notifications']:,} notifications, "
-                f"{result['steady_reminders_per_s']} reminders/s, cores busy "
-                f"{result['cpu']['busy_cores']} (other work {result['cpu']['others_cores']})"
-                + ("" if result["finished"] else f" -> {_note(result)}")
-            )
+        # The worker counts take turns, so that other work on the machine falls on both alike.
+        repeats: dict[int, list[dict[str, Any]]] = {workers: [] for workers in WORKER_COUNTS}
+        for _ in range(REPEATS):
+            for workers in WORKER_COUNTS:
+                result = one_run(bench, size=size, workers=workers)
+                repeats[workers].append(result)
+                bench.log(
+                    f"sweep: {size:,} with {workers} worker(s): {result['seconds']} s, "
+                    f"{result['reminders']:,} reminders, {result['notifications']:,} "
+                    f"notifications, {result['steady_reminders_per_s']} reminders/s, cores busy "
+                    f"{result['cpu']['busy_cores']} (other work {result['cpu']['others_cores']})"
+                    + ("" if result["finished"] else f" -> {_note(result)}")
+                )
+        for workers, results in repeats.items():
+            runs[(size, workers)] = _median_run(results)
     outcome.details = {
         "runs": [runs[key] for key in sorted(runs)],
         "pairs": len(bench.pair_ids),
@@ -169,16 +196,18 @@ def run(bench: Bench) -> Outcome:
         baseline_name=f"{small:,} due, 1 worker",
         ratio_is=f"value / baseline (linear: {large // small if small else 0})",
         ratio=ratio(_time(one_large), _time(one_small)),
-        goal="< 60 s",
-        met=one_large["finished"] and one_large["seconds"] < 60,
+        goal=f"< {GOAL_SECONDS:g} s",
+        met=one_large["finished"] and one_large["seconds"] < GOAL_SECONDS,
         note=_note(one_large),
+        runs=one_large["runs"],
     )
-    first.missed_by = over(first.value, 60, "time", " s") + (
+    first.missed_by = over(first.value, GOAL_SECONDS, "time", " s") + (
         "" if one_large["finished"] else f" (not finished after {BOUND_SECONDS:.0f} s)"
     )
     outcome.figures = [first]
     for size in (large, small):
         one, two = runs[(size, 1)], runs[(size, 2)]
+        goal = SPEEDUP_GOAL_LARGE if size == large else SPEEDUP_GOAL_SMALL
         if one["finished"] and two["finished"]:
             speedup = ratio(one["seconds"], two["seconds"])
             how = "baseline / value (speed-up)"
@@ -195,10 +224,11 @@ def run(bench: Bench) -> Outcome:
                 baseline_name=f"{size:,} due, 1 worker",
                 ratio_is=how,
                 ratio=speedup,
-                goal=">= 1.6 x speed-up",
-                met=speedup is not None and speedup >= 1.6,
-                missed_by=short_of(speedup, 1.6, "speed-up"),
+                goal=f">= {goal:g} x speed-up",
+                met=speedup is not None and speedup >= goal,
+                missed_by=short_of(speedup, goal, "speed-up"),
                 note=_note(two),
+                runs=two["runs"],
             )
         )
     return outcome

@@ -78,7 +78,10 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 if settings.HEART_BENCH_ENDPOINTS:
+    from .bench_api import SqlRowsApi
+
     api_v1.append(path("bench/bare-row/", api.BareRowApi.as_view(), name="bench-bare-row"))
+    api_v1.append(path("bench/sql-rows/", SqlRowsApi.as_view(), name="bench-sql-rows"))
 
 urlpatterns = [
     path("", include("navigation.urls")),

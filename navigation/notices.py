@@ -67,6 +67,9 @@ class NoticeItem:
     case: Case | None = None
     task: FollowUpTask | None = None
     link: str = ""
+    # Ids instead of instances, for sweeps that load only the columns a notice names.
+    case_id: int | None = None
+    task_id: int | None = None
 
 
 def notice_send(
@@ -114,8 +117,8 @@ def notices_send_bulk(
             {
                 "kind": [kind] * len(chunk),
                 "subject_key": chunk,
-                "case": [_pk(by_key[key].case) for key in chunk],
-                "task": [_pk(by_key[key].task) for key in chunk],
+                "case": [_pk(by_key[key].case, by_key[key].case_id) for key in chunk],
+                "task": [_pk(by_key[key].task, by_key[key].task_id) for key in chunk],
                 "created_at": [now] * len(chunk),
                 "created_by": [created_by] * len(chunk),
             },
@@ -128,8 +131,8 @@ def notices_send_bulk(
     return len(pairs)
 
 
-def _pk(instance: Any) -> int | None:
-    return None if instance is None else instance.pk
+def _pk(instance: Any, given: int | None = None) -> int | None:
+    return given if instance is None else instance.pk
 
 
 def _insert(
@@ -148,10 +151,7 @@ def _insert(
     that grew with the table). PostgreSQL and SQLite (3.35+) both support this statement."""
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in columns]
-    values = [
-        [field.get_db_prep_save(value, connection) for value in columns[field.name]]
-        for field in fields
-    ]
+    values = [_prepared(field, columns[field.name]) for field in fields]
     count = len(values[0])
     if count == 0:
         return {}
@@ -178,6 +178,41 @@ def _insert(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall()) if returning is not None else {}
+
+
+# Fields whose value goes to the database as given when it is already of the column's Python
+# type (their get_db_prep_save only converts): a sweep's 500 notices and 1,000 notifications
+# are 10,000 values.
+_PLAIN = {
+    "AutoField": int,
+    "BigAutoField": int,
+    "IntegerField": int,
+    "BigIntegerField": int,
+    "PositiveIntegerField": int,
+    "ForeignKey": int,
+    "CharField": str,
+    "TextField": str,
+    "BooleanField": bool,
+}
+
+
+def _prepared(field: Any, values: list[Any]) -> list[Any]:
+    """The column's values as the database takes them; each distinct value prepared once."""
+    plain = _PLAIN.get(field.get_internal_type())
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        if value is None or (plain is not None and type(value) is plain):
+            out.append(value)
+            continue
+        try:
+            key = (type(value), value)
+            if key not in done:
+                done[key] = field.get_db_prep_save(value, connection)
+            out.append(done[key])
+        except TypeError:  # unhashable (a JSON value): prepared as it comes
+            out.append(field.get_db_prep_save(value, connection))
+    return out
 
 
 def _notify(pairs: list[tuple[int, NoticeItem]], *, kind: str, email: bool) -> None:

@@ -8,17 +8,18 @@ status, or a Notice with its unique constraint), so a second sweep is harmless.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from heart_cases.actors import stamp, system_actor
-from heart_cases.models import Case
+from heart_cases.models import Case, neighbor_display_name
 
 from . import hours, services
 from .models import FollowUpTask, Notice, Notification, Pair, PairAssignment
@@ -37,14 +38,28 @@ REMIND_WITHIN = timedelta(hours=2)  # of service time before work-by
 REMIND_LOOKAHEAD = timedelta(days=5)
 
 
-def sweep(*, now: datetime) -> bool:
-    """One pass of every part. True when some part filled its batch (more work waits)."""
+PARTS = ("missed", "unassigned", "reminders", "emails")
+
+
+def sweep(*, now: datetime, parts: Collection[str] = PARTS) -> set[str]:
+    """One pass of the given parts (beat: every part). Returns the parts that filled their
+    batch (more of their work waits); empty when all is done.
+
+    A continuation runs only the parts that had more: with 100,000 reminders due at once, a
+    part with nothing to do (the look for open cases without a pair reads every open case)
+    would otherwise run again with each of the 200 batches, a fifth of the sweep's time."""
     actor = system_actor(SWEEP_NAME)
-    more = False
-    more |= sweep_missed(actor=actor, now=now, batch=BATCH)
-    more |= sweep_unassigned(actor=actor, now=now, batch=ASSIGN_BATCH)
-    more |= sweep_reminders(now=now, batch=BATCH)
-    more |= send_pending_emails(batch=EMAIL_BATCH, older_than=now - timedelta(minutes=2))
+    more: set[str] = set()
+    if "missed" in parts and sweep_missed(actor=actor, now=now, batch=BATCH):
+        more.add("missed")
+    if "unassigned" in parts and sweep_unassigned(actor=actor, now=now, batch=ASSIGN_BATCH):
+        more.add("unassigned")
+    if "reminders" in parts and sweep_reminders(now=now, batch=BATCH):
+        more.add("reminders")
+    if "emails" in parts and send_pending_emails(
+        batch=EMAIL_BATCH, older_than=now - timedelta(minutes=2)
+    ):
+        more.add("emails")
     return more
 
 
@@ -91,10 +106,12 @@ def sweep_missed(*, actor: User, now: datetime, batch: int) -> bool:
     for task in tasks:
         task.status = FollowUpTask.Status.MISSED
         reason = (
-            "The first service window after the encounter ended without a successful contact "
-            "(its 48 hours fell outside service hours)"
+            gettext_noop(
+                "The first service window after the encounter ended without a successful contact "
+                "(its 48 hours fell outside service hours)"
+            )
             if task.outside_service_hours
-            else "The 48-hour deadline passed without a successful contact"
+            else gettext_noop("The 48-hour deadline passed without a successful contact")
         )
         stamp(task, actor=actor, reason=reason).save()
     bosses = supervisors()
@@ -139,56 +156,62 @@ def sweep_reminders(*, now: datetime, batch: int) -> bool:
     )
     if not claimed:
         return False
-    tasks = list(FollowUpTask.objects.filter(id__in=claimed).order_by("work_by", "id"))
-    # Cases (with their neighbors) and pairs (with both navigators) apart from the tasks: a
-    # batch names a few dozen pairs, each loaded once. Notices name the neighbor, and parsing
-    # each phone number would cost more than the rest of the load.
-    cases = (
-        Case.objects.select_related("neighbor")
-        .defer("neighbor__phone")
-        .in_bulk({task.case_id for task in tasks})
+    # The columns a reminder names, without model instances: a batch of 500 built 1,500 of
+    # them (task, case, neighbor) for a dozen values.
+    tasks = list(
+        FollowUpTask.objects.filter(id__in=claimed)
+        .order_by("work_by", "id")
+        .values_list("id", "case_id", "pair_id", "kind", "work_by", "deadline")
     )
+    cases = {
+        row[0]: row
+        for row in Case.objects.filter(id__in={task[1] for task in tasks}).values_list(
+            "id",
+            "number",
+            "neighbor_id",
+            "neighbor__first_name",
+            "neighbor__last_name",
+            "neighbor__alias",
+        )
+    }
+    # Pairs (with both navigators) once per batch: a batch names a few dozen.
     pairs = Pair.objects.select_related("clinician__staff_profile", "peer__staff_profile").in_bulk(
-        {task.pair_id for task in tasks}
+        {task[2] for task in tasks}
     )
+    labels = {kind: str(label) for kind, label in FollowUpTask.Kind.choices}
     service = hours.active_hours()
     due = [
         task
         for task in tasks
-        if task.work_by <= now
-        or hours.service_time_between(now, task.work_by, service) <= REMIND_WITHIN
+        if task[4] <= now or hours.service_time_between(now, task[4], service) <= REMIND_WITHIN
     ]
-    notices_send_bulk(
-        kind=Notice.Kind.REMINDER,
-        items=[
+    items = []
+    for task_id, case_id, pair_id, kind, work_by, deadline in due:
+        _, number, neighbor_id, first_name, last_name, alias = cases[case_id]
+        pair = pairs[pair_id]
+        items.append(
             NoticeItem(
-                subject_key=f"task:{task.pk}",
-                recipients=[pairs[task.pair_id].clinician, pairs[task.pair_id].peer],
-                context=reminder_context(task, cases[task.case_id]),
-                case=cases[task.case_id],
-                task=task,
+                subject_key=f"task:{task_id}",
+                recipients=[pair.clinician, pair.peer],
+                context={
+                    "work_by": work_by,
+                    "deadline": deadline,
+                    "kind_label": labels.get(kind, kind),
+                    "case_number": number,
+                    "neighbor_name": neighbor_display_name(
+                        neighbor_id, first_name, last_name, alias
+                    ),
+                },
+                case_id=case_id,
+                task_id=task_id,
                 link="/tasks/",
             )
-            for task in due
-        ],
-        created_by=SWEEP_NAME,
-    )
+        )
+    notices_send_bulk(kind=Notice.Kind.REMINDER, items=items, created_by=SWEEP_NAME)
     # Bookkeeping beside the notices (history leaves reminded_at out: the notice is the record).
-    FollowUpTask.objects.filter(id__in=[task.pk for task in due]).update(reminded_at=now)
+    FollowUpTask.objects.filter(id__in=[task[0] for task in due]).update(reminded_at=now)
     # Tasks not yet due stay in the candidate set; only a full batch of due ones means more.
     return len(claimed) == batch and len(due) == len(tasks)
-
-
-def reminder_context(task: FollowUpTask, case: Case) -> dict[str, Any]:
-    """What templates/notices/reminder.*.txt name, as plain values: a sweep renders one per
-    due task, and looking names up on model instances was a third of the render."""
-    return {
-        "work_by": task.work_by,
-        "deadline": task.deadline,
-        "kind_label": task.get_kind_display(),
-        "case_number": case.number,
-        "neighbor_name": case.neighbor.display_name,
-    }
 
 
 def send_pending_emails(*, batch: int, older_than: datetime | None = None) -> bool:

@@ -25,15 +25,17 @@ def assign_case(case_id: int) -> None:
 
 
 @shared_task(name="navigation.sweep_follow_ups", max_retries=0)
-def sweep_follow_ups() -> None:
+def sweep_follow_ups(parts: list[str] | None = None) -> None:
     """Beat, every minute: assign, remind, mark missed and escalate, re-send lost emails. Each
     part takes a bounded batch; when one was full the sweep queues HEART_SWEEP_FANOUT more
-    runs at once, so that every worker can take a share (SKIP LOCKED keeps them apart). A run
-    that finds a partial batch queues nothing, so the fan-out dies out with the work."""
-    more = sweeps.sweep(now=timezone.now())
+    runs of the parts that were full, so that every worker can take a share (SKIP LOCKED keeps
+    them apart). A run that finds only partial batches queues nothing, so the fan-out dies out
+    with the work; the next beat runs every part again whatever a continuation skipped."""
+    chosen = [part for part in (parts or sweeps.PARTS) if part in sweeps.PARTS]
+    more = sweeps.sweep(now=timezone.now(), parts=chosen or sweeps.PARTS)
     if more:
         for _ in range(settings.HEART_SWEEP_FANOUT):
-            enqueue_now(sweep_follow_ups)
+            enqueue_now(sweep_follow_ups, sorted(more))
 
 
 @shared_task(name="navigation.send_pending_emails", max_retries=5, default_retry_delay=60)
