@@ -132,7 +132,9 @@ def test_a_peer_writes_a_note_and_a_clinician_amends_it(live_server, page, make_
 
     log_in(page, live_server.url, pair.peer.username)
     _show_notes(page, live_server.url, case)
-    page.locator("#notes").get_by_label("Note", exact=True).fill("Called; her sister Marta answered.")
+    page.locator("#notes").get_by_label("Note", exact=True).fill(
+        "Called; her sister Marta answered."
+    )
     page.get_by_label("When it happened (leave blank for now)").fill(
         two_hours_ago.strftime("%Y-%m-%dT%H:%M")
     )
