@@ -99,8 +99,8 @@ def seed(bench: Bench, referrals: int) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
+    from demo.city import DIRECTORY
     from heart_cases.actors import stamp, system_actor
-    from referrals.management.commands.seed_demo import DIRECTORY
     from referrals.models import Provider, Referral, Service
 
     seeder = bench.seed

@@ -43,7 +43,7 @@ def seed(scale: int) -> dict[str, int]:
     """`scale` copies of the demo directory, with every structured row the API serves."""
     from datetime import time as dt_time
 
-    from referrals.management.commands.seed_demo import DIRECTORY
+    from demo.city import DIRECTORY
     from referrals.models import (
         Address,
         Location,

@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "referrals.apps.ReferralsConfig",
     # Reporting reads every app's tables; nothing imports it.
     "metrics.apps.MetricsConfig",
+    # The demo city (`manage.py seed_demo`); nothing imports it.
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

@@ -221,6 +221,8 @@ REASONS = (
 # is put in words too (a note a person typed matches none and stays as typed);
 # `parts` is a list of them joined by commas; `language` a language code; `user` a username.
 PATTERNS = (
+    # Before the plain one: a response from another source names it ("(Police referral)").
+    gettext_noop("Field response %(incident)s from %(unit)s (%(source)s)"),
     gettext_noop("Field response %(incident)s from %(unit)s"),
     gettext_noop("The CAD's record of %(incident)s from %(unit)s replaces the one entered by hand"),
     gettext_noop("Debrief requested: %(reason)s"),
@@ -277,7 +279,9 @@ PATTERNS = (
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Values that are themselves system words; the others (names, numbers, what people typed) are
 # shown as they are.
-_IN_WORDS = frozenset({"reason", "outcome", "attempt", "step", "role", "method", "code", "note"})
+_IN_WORDS = frozenset(
+    {"reason", "outcome", "attempt", "step", "role", "method", "code", "note", "source"}
+)
 _SYSTEM_WORDS = frozenset(REASONS)
 # A value that must be one of the system's words for its sentence to be the system's: "%(step)s:
 # %(note)s" is a referral step with a note, not any text with a colon in it.

@@ -113,7 +113,9 @@ def test_seed_demo_loads_a_city_once(roles):
     assert "Demo city loaded" in lines[-1]
     from heart_cases.models import Case, FieldResponse
 
-    assert FieldResponse.objects.count() == 12
+    # The 12 CAD encounters asked for, and the workspace's police referral and debrief call.
+    assert FieldResponse.objects.count() == 12 + 2
+    assert FieldResponse.objects.filter(source="police_referral").count() == 1
     assert Case.objects.exists()
     assert run("seed_demo", "--if-empty")[-1] == "Demo data already loaded; nothing to do."
-    assert FieldResponse.objects.count() == 12
+    assert FieldResponse.objects.count() == 12 + 2

@@ -274,6 +274,13 @@ def test_system_reasons_read_in_spanish_and_typed_ones_as_typed() -> None:
         )
         assert history_reason("Called her sister, she is fine") == "Called her sister, she is fine"
         assert history_reason("Note: Reached") == "Note: Reached"
+        # A field response from another source names it, in the reader's language too.
+        assert history_reason("Field response DPD-26-1 from Officer Ruiz (Police referral)") == (
+            "Respuesta en campo DPD-26-1 de Officer Ruiz (Referencia de la policía)"
+        )
+        assert (
+            history_reason("Field response D26-1 from CRT-3") == "Respuesta en campo D26-1 de CRT-3"
+        )
         assert history_reason("Phone attempt: No answer: call again next") == (
             "Intento (Teléfono): No contestó: a continuación, volver a llamar"
         )

@@ -1,5 +1,6 @@
-"""Load a demo city: staff, pairs, providers and a few weeks of field responses, with the
-follow-up calls and visits, referrals and closures that came of them.
+"""The demo city: staff, pairs, providers and a few weeks of field responses, with the
+follow-up calls and visits, referrals and closures that came of them, and what a navigator's
+day also holds (demo.workspace: contacts, notes, possible duplicates, a police referral).
 
 Everything goes through the services, in the order and at the time it would have happened
 (time-machine moves the clock), so the demo's history, task lists and metrics read like a real
@@ -19,7 +20,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -306,17 +307,14 @@ def demo_consent(service: Service, method: str) -> dict[str, Any]:
     return {"consent_method": method}
 
 
-class Command(BaseCommand):
-    help = "Load the demo city (staff, pairs, providers, a few weeks of field responses)."
+class DemoCity:
+    """Loads the city; `manage.py seed_demo` (demo/management/commands/seed_demo.py) runs it."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing if field responses exist."
-        )
-        parser.add_argument("--responses", type=int, default=60)
-        parser.add_argument("--days", type=int, default=21)
+    def __init__(self, write: Callable[[str], Any]) -> None:
+        self.write = write
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def load(self, *, responses: int = 60, days: int = 21, if_empty: bool = False) -> None:
+        options = {"responses": responses, "days": days, "if_empty": if_empty}
         if FieldResponse.objects.exists():
             # The history is loaded once: a second run adds none (and logs no attempt twice).
             if options["if_empty"]:
@@ -324,17 +322,15 @@ class Command(BaseCommand):
                     # Demo data from before the directory had services: add the directory.
                     with transaction.atomic():
                         self._providers()
-                    self.stdout.write(
-                        "Demo data already loaded; added the demo provider directory."
-                    )
+                    self.write("Demo data already loaded; added the demo provider directory.")
                     return
-                self.stdout.write("Demo data already loaded; nothing to do.")
+                self.write("Demo data already loaded; nothing to do.")
                 return
             with transaction.atomic():
                 self._providers()
                 self._staff()
                 self._pairs()
-            self.stdout.write(
+            self.write(
                 f"Demo data already loaded ({FieldResponse.objects.count()} field responses): "
                 "brought the directory, staff and pairs up to date and added no history."
             )
@@ -392,11 +388,17 @@ class Command(BaseCommand):
             history.encounter(data, pair=pairs[which % len(pairs)])
         history.play()
         referrals = self._open_referrals(time_machine, now, leave=history.held_cases)
-        self.stdout.write(
+        from .workspace import workspace_load
+
+        day = workspace_load(time_machine=time_machine, now=now)
+        self.write(
             f"Demo city loaded: {len(STAFF)} staff, {len(pairs)} pairs, {len(PROVIDERS)} "
             f"providers, {count} field responses, {history.attempts} contact attempts, "
             f"{history.referrals} referrals made over those days and {referrals} open referrals "
-            f"for the providers' inboxes. Password for every demo login: {DEMO_PASSWORD}"
+            f"for the providers' inboxes; and {day.contacts} contacts, {day.notes} case notes, "
+            f"{day.duplicates} possible duplicates to review, {day.responses} field responses "
+            f"from other sources or asking for a debrief. Password for every demo login: "
+            f"{DEMO_PASSWORD}"
         )
 
     # Referrals on open cases, one per scenario: (provider, need, how long ago it was made,
