@@ -21,7 +21,7 @@ from .middleware import client_address
 # Who may close a case: the API's permission (the pair's roles and supervisors).
 CLOSES_CASES = "heart_cases.change_case"
 
-_FIELD_LABELS = {"outcome": gettext_lazy("Outcome"), "note": gettext_lazy("Note")}
+_FIELD_LABELS = {"outcome": gettext_lazy("Outcome"), "note": gettext_lazy("Closing note")}
 
 
 @login_required
