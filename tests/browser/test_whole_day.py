@@ -187,3 +187,16 @@ def test_a_day_of_each_role_on_the_demo_city(live_server, page, artifacts):
     recorded = FieldResponse.objects.get(incident_number="DPD-26-051200")
     assert (recorded.source, recorded.recorded_by.username) == ("police_referral", "responder1")
     expect(page.locator(".message.success")).to_contain_text(recorded.case.number)
+    log_out(page)
+
+    # At the end of the day the clinician closes the case from its page, in English.
+    log_in(page, base, pair.clinician.username)
+    page.goto(f"{base}/cases/{case.pk}/")
+    form = page.locator("#close")
+    form.get_by_label("Outcome").select_option(label="Connected to care")
+    form.get_by_label("Closing note").fill("Food pantry this week; his sister will drive him.")
+    form.get_by_role("button", name="Close the case").click()
+    expect(page.locator(".message.success")).to_contain_text(f"Case {case.number} is closed")
+    case.refresh_from_db()
+    assert (case.status, case.outcome) == ("closed", "connected_to_care")
+    assert case.history.first().history_user == pair.clinician
