@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from .actors import stamp
+from .history import insert_with_history
 from .hooks import FollowUpRef, registry
 from .models import (
     AccessLog,
@@ -136,13 +137,8 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
     """Record a field response: match the neighbor, attach to or open a case, create the
     follow-up, all in one transaction. Idempotent on (incident_number, unit)."""
     fingerprint = data.fingerprint()
-    existing = _field_response_by_key(data)
-    if existing is not None:
-        return _replay_or_take_over(
-            actor=actor, existing=existing, data=data, fingerprint=fingerprint
-        )
     try:
-        return _record_new(actor=actor, data=data, fingerprint=fingerprint)
+        return _record(actor=actor, data=data, fingerprint=fingerprint)
     except IntegrityError:
         # A concurrent post of the same (incident_number, unit) committed first.
         existing = _field_response_by_key(data)
@@ -151,6 +147,19 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
         return _replay_or_take_over(
             actor=actor, existing=existing, data=data, fingerprint=fingerprint
         )
+
+
+@transaction.atomic
+def _record(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
+    """A replay (or the CAD's take-over of a hand entry) of a response already recorded under
+    this (incident_number, unit), else a new record; the match keys are locked first."""
+    existing_id = _lock_match_keys_and_find(data)
+    if existing_id is not None:
+        existing = FieldResponse.objects.select_related("case", "neighbor").get(pk=existing_id)
+        return _replay_or_take_over(
+            actor=actor, existing=existing, data=data, fingerprint=fingerprint
+        )
+    return _record_new(actor=actor, data=data, fingerprint=fingerprint)
 
 
 def _replay_or_take_over(
@@ -276,12 +285,10 @@ def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
     )
 
 
-@transaction.atomic
 def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
     reason = f"Field response {data.incident_number} from {data.unit}"
     if data.source != FieldResponseSource.CAD:
         reason += f" ({FieldResponseSource(data.source).label})"
-    _lock_match_keys(data.neighbor)
     neighbor, matched, duplicates = neighbor_match_or_create(
         actor=actor, data=data.neighbor, reason=reason
     )
@@ -327,7 +334,7 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
         actor=actor,
         reason=reason,
     )
-    field_response.save()
+    insert_with_history(field_response)
     if data.debrief_requested:
         debrief_request(actor=actor, field_response=field_response, reason=reason)
 
@@ -370,19 +377,30 @@ def _match_keys(data: NeighborInput) -> list[str]:
     return sorted(keys)
 
 
-def _lock_match_keys(data: NeighborInput) -> None:
-    """Two intakes that could match the same person wait for each other, so the second one
-    finds the neighbor the first created instead of creating a twin. Sorted to avoid
-    deadlocks. SQLite serialises writers already (transaction_mode IMMEDIATE)."""
+def _lock_match_keys_and_find(data: FieldResponseInput) -> int | None:
+    """Lock the neighbor's match keys, and find the id of the response already recorded under
+    this (incident_number, unit), if any, in one statement.
+
+    Two intakes that could match the same person wait for each other, so the second one finds
+    the neighbor the first created instead of creating a twin. Sorted to avoid deadlocks.
+    SQLite serialises writers already (transaction_mode IMMEDIATE). The lookup sees what was
+    committed when the statement began, as it did when it ran before the transaction; a
+    response committed after that is caught by the unique constraint and replayed."""
     if connection.vendor != "postgresql":
-        return
-    keys = _match_keys(data)
-    if not keys:
-        return
-    # One statement; PostgreSQL evaluates a select list left to right, so in key order.
-    locks = ", ".join(["pg_advisory_xact_lock(hashtextextended(%s, 0))"] * len(keys))
+        found = _field_response_by_key(data)
+        return found.pk if found is not None else None
+    keys = _match_keys(data.neighbor)
+    # PostgreSQL evaluates a select list left to right, so the locks in key order.
+    locks = "".join(["pg_advisory_xact_lock(hashtextextended(%s, 0)), "] * len(keys))
+    table = connection.ops.quote_name(FieldResponse._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {locks}", keys)
+        cursor.execute(
+            f"SELECT {locks}(SELECT id FROM {table} "  # noqa: S608 (placeholders only)
+            "WHERE incident_number = %s AND unit = %s LIMIT 1)",
+            [*keys, data.incident_number, data.unit],
+        )
+        row = cursor.fetchone()
+    return row[-1]
 
 
 def _root(neighbor: Neighbor) -> Neighbor:
@@ -390,9 +408,11 @@ def _root(neighbor: Neighbor) -> Neighbor:
     return neighbor.linked_to if neighbor.linked_to_id else neighbor  # type: ignore[return-value]
 
 
-def _match_ids(data: NeighborInput) -> tuple[int | None, int | None]:
+def _match_ids(data: NeighborInput) -> tuple[int | None, int | None, list[tuple[int, int]]]:
     """The neighbor (the root of a linked duplicate) with the same E.164 phone, and the one
-    with the same first name, last name and date of birth, as ids."""
+    with the same first name, last name and date of birth, as ids; and the weaker likenesses
+    (see _likenesses) as (likeness, id), for the record created when neither matches. One
+    query."""
     queries: list[QuerySet[Any, Any]] = []
     if data.phone:
         queries.append(
@@ -412,8 +432,23 @@ def _match_ids(data: NeighborInput) -> tuple[int | None, int | None]:
             .annotate(key=Value("name"))
             .values_list("key", "id", "linked_to_id")[:1]
         )
-    found = {key: linked_to or own for key, own, linked_to in _all_rows(queries)}
-    return found.get("phone"), found.get("name")
+    likenesses = _likenesses(
+        first_name_key=name_key(data.first_name),
+        last_name_key=name_key(data.last_name),
+        alias_key=name_key(data.alias),
+        date_of_birth=data.date_of_birth,
+    )
+    queries += [
+        _likeness_query(condition, index) for index, (condition, _why) in enumerate(likenesses)
+    ]
+    found: dict[str, int] = {}
+    alike: list[tuple[int, int]] = []
+    for key, own, linked_to in _all_rows(queries):
+        if key in ("phone", "name"):
+            found[key] = linked_to or own
+        else:
+            alike.append((int(key), own))
+    return found.get("phone"), found.get("name"), alike
 
 
 def _all_rows(queries: list[QuerySet[Any, Any]]) -> list[Any]:
@@ -439,7 +474,7 @@ def neighbor_match_or_create(
     """Find the neighbor by the same E.164 phone, or the same first name, last name and date
     of birth, and lock its row; else create one and keep weaker likenesses as possible
     duplicates."""
-    by_phone, by_name = _match_ids(data)
+    by_phone, by_name, alike = _match_ids(data)
     matched_id = by_phone or by_name
     if matched_id is not None:
         duplicates = []
@@ -477,12 +512,12 @@ def neighbor_match_or_create(
         actor=actor,
         reason=reason,
     )
-    neighbor.save()
+    insert_with_history(neighbor)
     if data.phone:
-        stamp(
-            NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason
-        ).save()
-    return neighbor, False, _record_likenesses(actor=actor, neighbor=neighbor)
+        insert_with_history(
+            stamp(NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason)
+        )
+    return neighbor, False, _record_likenesses(actor=actor, neighbor=neighbor, found=alike)
 
 
 def _neighbor_update_from_intake(
@@ -521,43 +556,61 @@ def _neighbor_update_from_intake(
 _LIKENESS_LIMIT = 10
 
 
-def _record_likenesses(*, actor: User, neighbor: Neighbor) -> list[PossibleDuplicate]:
+def _likenesses(
+    *, first_name_key: str, last_name_key: str, alias_key: str, date_of_birth: date | None
+) -> list[tuple[Q, str]]:
     """Weaker likenesses than a match: same name with another or no date of birth; same last
-    name and date of birth; same alias."""
+    name and date of birth; same alias. Each a condition and why, in this order."""
     likeness: list[tuple[Q, str]] = []
-    if neighbor.first_name_key and neighbor.last_name_key:
+    if first_name_key and last_name_key:
         likeness.append(
             (
-                Q(first_name_key=neighbor.first_name_key, last_name_key=neighbor.last_name_key),
+                Q(first_name_key=first_name_key, last_name_key=last_name_key),
                 gettext_noop("same first and last name"),
             )
         )
-    if neighbor.last_name_key and neighbor.date_of_birth:
+    if last_name_key and date_of_birth:
         likeness.append(
             (
-                Q(last_name_key=neighbor.last_name_key, date_of_birth=neighbor.date_of_birth),
+                Q(last_name_key=last_name_key, date_of_birth=date_of_birth),
                 gettext_noop("same last name and date of birth"),
             )
         )
-    if neighbor.alias_key:
-        likeness.append((Q(alias_key=neighbor.alias_key), gettext_noop("same alias")))
-    # Up to ten others per likeness.
-    queries = [
+    if alias_key:
+        likeness.append((Q(alias_key=alias_key), gettext_noop("same alias")))
+    return likeness
+
+
+def _likeness_query(condition: Q, index: int) -> QuerySet[Any, Any]:
+    """Up to ten neighbors alike by one likeness, the oldest first, as (the likeness's index as
+    text, id, linked_to_id): rows of the match's query."""
+    return (
         Neighbor.objects.filter(condition)
-        .exclude(pk=neighbor.pk)
         .order_by("id")
-        .annotate(likeness=Value(index))
-        .values_list("likeness", "id")[:_LIKENESS_LIMIT]
-        for index, (condition, _why) in enumerate(likeness)
-    ]
-    found: list[PossibleDuplicate] = []
-    for index, other_id in sorted(_all_rows(queries)):
+        .annotate(key=Value(str(index)))
+        .values_list("key", "id", "linked_to_id")[:_LIKENESS_LIMIT]
+    )
+
+
+def _record_likenesses(
+    *, actor: User, neighbor: Neighbor, found: list[tuple[int, int]]
+) -> list[PossibleDuplicate]:
+    """Keep the weaker likenesses `found` for a neighbor just created (by the match's query,
+    just before) as possible duplicates."""
+    likeness = _likenesses(
+        first_name_key=neighbor.first_name_key,
+        last_name_key=neighbor.last_name_key,
+        alias_key=neighbor.alias_key,
+        date_of_birth=neighbor.date_of_birth,
+    )
+    duplicates: list[PossibleDuplicate] = []
+    for index, other_id in sorted(found):
         duplicate = _possible_duplicate(
             actor=actor, a=neighbor, b=Neighbor(pk=other_id), why=likeness[index][1]
         )
         if duplicate is not None:
-            found.append(duplicate)
-    return found
+            duplicates.append(duplicate)
+    return duplicates
 
 
 def _possible_duplicate(
@@ -608,8 +661,7 @@ def case_open(
         actor=actor,
         reason=reason,
     )
-    case.save()
-    return case
+    return insert_with_history(case)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from heart_cases.actors import stamp
+from heart_cases.history import insert_with_history
 from heart_cases.hooks import FollowUpRef
 from heart_cases.models import Case, Contact, FieldResponse
 from heart_cases.queueing import enqueue_on_commit
@@ -56,8 +57,7 @@ def task_create(
         actor=actor,
         reason=reason,
     )
-    task.save()
-    return task
+    return insert_with_history(task)
 
 
 def follow_up_schedule(
