@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
-from django.template import Context
+from django.template import Context, Variable
+from django.template.base import TextNode, VariableNode
+from django.template.defaulttags import LoadNode
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone, translation
@@ -47,16 +50,93 @@ def render_notice(kind: str, language: str, context: dict[str, Any]) -> tuple[st
     """Templates `notices/<kind>.<language>.txt`: the first line is the title, the rest the
     body. English where a language has no template. Plain text: nothing is HTML-escaped (a
     neighbor named O'Brien is O'Brien in the app and in the email)."""
+    code, template = _notice_template(kind, language)
+    with translation.override(code):
+        text = template.render(Context(context, autoescape=False))
+    return _title_and_body(text)
+
+
+def _notice_template(kind: str, language: str) -> tuple[str, Any]:
+    """The language whose template a notice is written from, and that template."""
     for code in (language, "en"):
         try:
-            template = get_template(f"notices/{kind}.{code}.txt")
+            return code, get_template(f"notices/{kind}.{code}.txt").template  # type: ignore[attr-defined]
         except TemplateDoesNotExist:
             continue
-        with translation.override(code):
-            text = template.template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]
-            title, _, body = text.strip().partition("\n")
-        return title.strip()[:200], body.strip()
     raise TemplateDoesNotExist(f"notices/{kind}.en.txt")
+
+
+def _title_and_body(text: str) -> tuple[str, str]:
+    title, _, body = text.strip().partition("\n")
+    return title.strip()[:200], body.strip()
+
+
+class NoticeRenderer:
+    """render_notice for many notices of one kind (a sweep's batch), rendering each template
+    once per language and per set of values that are not printed as they are.
+
+    A reminder names its case number and neighbor, different in every notice, beside dates
+    that a batch shares. Where the template prints such a text value as it is and uses it
+    nowhere else (`_verbatim_names`), the template is rendered once with a placeholder in its
+    place and each notice's text is that rendering with the value put in: the same text
+    render_notice gives (tests/referrals/test_notices.py compares the two). Everything else is
+    rendered as render_notice does."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._rendered: dict[tuple[Any, ...], str] = {}
+
+    def __call__(self, language: str, context: dict[str, Any]) -> tuple[str, str]:
+        code, template = _notice_template(self.kind, language)
+        verbatim = _verbatim_names(self.kind, code)
+        holes = tuple(
+            name
+            for name in sorted(verbatim)
+            if isinstance(context.get(name), str) and context[name]
+        )
+        try:
+            key = (code, holes, *sorted((k, v) for k, v in context.items() if k not in holes))
+            hash(key)
+        except TypeError:  # a value that cannot be a key (a list): rendered as it comes
+            return render_notice(self.kind, language, context)
+        text = self._rendered.get(key)
+        if text is None:
+            placeholders = {name: f"\x00{index}\x00" for index, name in enumerate(holes)}
+            with translation.override(code):
+                text = template.render(Context({**context, **placeholders}, autoescape=False))
+            self._rendered[key] = text
+        for index, name in enumerate(holes):
+            text = text.replace(f"\x00{index}\x00", context[name])
+        return _title_and_body(text)
+
+
+@lru_cache(maxsize=64)
+def _verbatim_names(kind: str, code: str) -> frozenset[str]:
+    """The names a notice template prints as they are (a variable with no filter) and uses
+    nowhere else. Only for a template of text and variables alone: any tag but {% load %}
+    (an if, a for) could make the text depend on a value, so such a template has none."""
+    template = get_template(f"notices/{kind}.{code}.txt").template  # type: ignore[attr-defined]
+    printed: set[str] = set()
+    filtered: set[str] = set()
+    for node in template.nodelist:
+        if isinstance(node, TextNode | LoadNode):
+            continue
+        if not isinstance(node, VariableNode):
+            return frozenset()
+        expression = node.filter_expression
+        variable = expression.var
+        if not isinstance(variable, Variable) or variable.lookups is None:
+            continue  # a literal
+        name = variable.lookups[0]
+        if expression.filters or len(variable.lookups) > 1:
+            filtered.add(name)
+        else:
+            printed.add(name)
+        for _filter, arguments in expression.filters:
+            for _is_variable, argument in arguments:
+                if isinstance(argument, Variable) and argument.lookups:
+                    filtered.add(argument.lookups[0])
+    return frozenset(printed - filtered)
 
 
 @dataclass
@@ -115,13 +195,11 @@ def notices_send_bulk(
         returned = _insert(
             Notice,
             {
-                "kind": [kind] * len(chunk),
                 "subject_key": chunk,
                 "case": [_pk(by_key[key].case, by_key[key].case_id) for key in chunk],
                 "task": [_pk(by_key[key].task, by_key[key].task_id) for key in chunk],
-                "created_at": [now] * len(chunk),
-                "created_by": [created_by] * len(chunk),
             },
+            same={"kind": kind, "created_at": now, "created_by": created_by},
             conflict=("kind", "subject_key"),
             returning=("subject_key", "id"),
         )
@@ -141,6 +219,7 @@ def _insert(
     *,
     conflict: tuple[str, ...],
     returning: tuple[str, str] | None = None,
+    same: dict[str, Any] | None = None,
 ) -> dict[Any, Any]:
     """INSERT … ON CONFLICT (conflict) DO NOTHING [RETURNING key, value] from values given
     column by column; returns {key: value} for the rows this statement recorded, and only
@@ -148,23 +227,32 @@ def _insert(
 
     Sweeps record thousands of notices a minute: Django's bulk_create builds a model instance
     per row and cannot say which rows a conflict skipped (finding out afterwards cost a query
-    that grew with the table). PostgreSQL and SQLite (3.35+) both support this statement."""
+    that grew with the table). PostgreSQL and SQLite (3.35+) both support this statement.
+    Columns whose value is the `same` for every row go once, not once per row (each value of an
+    array is quoted on its way to the database: a fifth of a sweep's batch was that)."""
     quote = connection.ops.quote_name
+    same = same or {}
     fields = [model._meta.get_field(name) for name in columns]
     values = [_prepared(field, columns[field.name]) for field in fields]
+    constants = [model._meta.get_field(name) for name in same]
+    constant_values = [_prepared(field, [same[field.name]])[0] for field in constants]
     count = len(values[0])
     if count == 0:
         return {}
     if connection.vendor == "postgresql":
         # One array per column, as Django's own bulk_create does there.
         arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        once = "".join(f", %s::{field.db_type(connection)}" for field in constants)
         # Names come from the model, values go as parameters.
-        source = f"SELECT * FROM UNNEST({arrays})"  # noqa: S608
-        params: list[Any] = values
+        source = f"SELECT u.*{once} FROM UNNEST({arrays}) AS u"  # noqa: S608
+        params: list[Any] = [*constant_values, *values]  # in the order they appear
     else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        row = "(" + ", ".join(["%s"] * (len(fields) + len(constants))) + ")"
         source = "VALUES " + ", ".join([row] * count)
-        params = [value for record in zip(*values, strict=True) for value in record]
+        params = [
+            value for record in zip(*values, strict=True) for value in (*record, *constant_values)
+        ]
+    fields += constants
     targets = ", ".join(quote(model._meta.get_field(name).column) for name in conflict)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "
@@ -223,12 +311,13 @@ def _notify(pairs: list[tuple[int, NoticeItem]], *, kind: str, email: bool) -> N
         name: []
         for name in ("notice", "recipient", "language", "title", "body", "link", "email_pending")
     }
+    render = NoticeRenderer(kind)
     for notice_id, item in pairs:
         rendered: dict[str, tuple[str, str]] = {}
         for recipient in {r.pk: r for r in item.recipients}.values():
             language = recipient_language(recipient)
             if language not in rendered:
-                rendered[language] = render_notice(kind, language, item.context)
+                rendered[language] = render(language, item.context)
             title, body = rendered[language]
             columns["notice"].append(notice_id)
             columns["recipient"].append(recipient.pk)
@@ -241,9 +330,12 @@ def _notify(pairs: list[tuple[int, NoticeItem]], *, kind: str, email: bool) -> N
     now = timezone.now()
     for start in range(0, count, INSERT_BATCH):
         chunk = {name: values[start : start + INSERT_BATCH] for name, values in columns.items()}
-        size = len(chunk["notice"])
-        chunk.update(created_at=[now] * size, read_at=[None] * size, emailed_at=[None] * size)
-        _insert(Notification, chunk, conflict=("notice", "recipient"))
+        _insert(
+            Notification,
+            chunk,
+            same={"created_at": now, "read_at": None, "emailed_at": None},
+            conflict=("notice", "recipient"),
+        )
     if any(columns["email_pending"]):
         from .tasks import send_pending_emails
 

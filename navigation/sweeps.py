@@ -180,11 +180,14 @@ def sweep_reminders(*, now: datetime, batch: int) -> bool:
     )
     labels = {kind: str(label) for kind, label in FollowUpTask.Kind.choices}
     service = hours.active_hours()
-    due = [
-        task
-        for task in tasks
-        if task[4] <= now or hours.service_time_between(now, task[4], service) <= REMIND_WITHIN
-    ]
+    # Once per distinct work-by: tasks due together share one (work-by clamps to the close of
+    # service hours).
+    within: dict[datetime, bool] = {}
+    for work_by in {task[4] for task in tasks}:
+        within[work_by] = (
+            work_by <= now or hours.service_time_between(now, work_by, service) <= REMIND_WITHIN
+        )
+    due = [task for task in tasks if within[task[4]]]
     items = []
     for task_id, case_id, pair_id, kind, work_by, deadline in due:
         _, number, neighbor_id, first_name, last_name, alias = cases[case_id]
