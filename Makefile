@@ -52,7 +52,7 @@ browser-deps:
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	DJANGO_DEBUG=true $(BIN)/mypy heart_cases navigation referrals metrics demo
+	DJANGO_DEBUG=true $(BIN)/mypy heart_cases navigation referrals calls metrics demo
 
 format: install
 	$(BIN)/ruff format .

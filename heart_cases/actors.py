@@ -24,6 +24,7 @@ SYSTEM_ACTOR_NAMES = {
     "command.correct_work_by": gettext_lazy("Work-by correction"),
     "command.create_staff": gettext_lazy("Staff account setup"),
     "heart_cases.staff_create_or_update": gettext_lazy("Staff account setup"),
+    "command.import_eligible_calls": gettext_lazy("CAD export import"),
 }
 # Names that begin alike: a provider's signed link (`provider-link:<slug>`), the benchmarks.
 SYSTEM_ACTOR_PREFIXES = {

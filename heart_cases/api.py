@@ -251,6 +251,10 @@ class FollowUpRefOutput(serializers.Serializer):
 
 class IntakeOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    in_service_area = serializers.BooleanField(
+        allow_null=True,
+        help_text="Inside its program's service area; null without a location or an area.",
+    )
     case = inline_serializer(
         "IntakeCase",
         {
@@ -271,6 +275,7 @@ def intake_json(result: services.IntakeResult) -> dict[str, Any]:
     follow_up = result.follow_up
     return {
         "id": result.field_response.pk,
+        "in_service_area": result.field_response.in_service_area,
         "case": {
             "id": result.case.pk,
             "number": result.case.number,
@@ -536,6 +541,7 @@ class FieldResponseOutput(serializers.Serializer):
     responded_at = serializers.DateTimeField()
     cleared_at = serializers.DateTimeField(allow_null=True)
     location = ResponseLocationOutput()
+    in_service_area = serializers.BooleanField(allow_null=True)
     needs = serializers.ListField(child=serializers.CharField())
     disposition = serializers.CharField()
     follow_up_consent = serializers.BooleanField()

@@ -2,9 +2,10 @@
 
 `SqlRowsApi` is the floor under intake's own work (issue 19): the same authentication,
 permission, JSON parsing and body validation as `POST /api/v1/field-responses/`, then the rows a
-new neighbor's intake writes (neighbor, phone, case number, case, field response, follow-up,
-and the history row of each of the five) inserted by one hand-written SQL statement, with no
-matching, no locks, no schedule and nothing queued. What intake does beyond it is its logic.
+new neighbor's intake writes (neighbor, phone, case with its number from the counter, field
+response, follow-up, and the history row of each of the five) inserted by one hand-written SQL
+statement, with no matching, no locks, no schedule and nothing queued. What intake does beyond
+it is its logic.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from navigation.models import FollowUpTask
 from .actors import acting_user
 from .api import FieldResponseInput
 from .api_common import require_perms
-from .models import Case, CaseNumber, FieldResponse, Neighbor, NeighborPhone
-from .services import name_key
+from .models import Case, FieldResponse, Neighbor, NeighborPhone
+from .services import NextCaseNumber, name_key
 
 # In the statement's order: each row's alias and model (later rows name earlier ones' ids).
 _ROWS: tuple[tuple[str, type[models.Model]], ...] = (
     ("n", Neighbor),
     ("ph", NeighborPhone),
-    ("cn", CaseNumber),
     ("c", Case),
     ("fr", FieldResponse),
     ("t", FollowUpTask),
@@ -66,7 +66,7 @@ def _columns(model: type[models.Model], values: dict[str, Any]) -> list[tuple[st
 
 class _Ref:
     """The id of a row inserted earlier in the same statement (its CTE alias), or an SQL
-    expression of it."""
+    expression of it (of none: no alias)."""
 
     def __init__(self, alias: str, sql: str = "", params: tuple[Any, ...] = ()) -> None:
         self.alias, self.sql, self.params = alias, sql or f"{alias}.id", params
@@ -99,7 +99,7 @@ def _insert(
     table: str, columns: list[tuple[str, Any]], *, alias: str, returning: bool
 ) -> tuple[str, list[Any]]:
     quote = connection.ops.quote_name
-    refs = sorted({value.alias for _, value in columns if isinstance(value, _Ref)})
+    refs = sorted({value.alias for _, value in columns if isinstance(value, _Ref) and value.alias})
     select: list[str] = []
     params: list[Any] = []
     for _, value in columns:
@@ -122,7 +122,6 @@ def rows_insert(*, actor_id: int, data: Any) -> dict[str, Any]:
     now = timezone.now()
     person = data.neighbor
     reason = f"Field response {data.incident_number} from {data.unit}"
-    number = f"HC-{timezone.localtime(now).year}-"
     deadline = data.responded_at + timedelta(hours=48)
     values: dict[str, dict[str, Any]] = {
         "n": {
@@ -138,7 +137,6 @@ def rows_insert(*, actor_id: int, data: Any) -> dict[str, Any]:
             "unsheltered": person.unsheltered,
         },
         "ph": {"neighbor_id": _Ref("n"), "number": person.phone},
-        "cn": {},
         "c": {"neighbor_id": _Ref("n"), "status": Case.Status.OPEN, "opened_at": now},
         "fr": {
             "incident_number": data.incident_number,
@@ -181,9 +179,10 @@ def rows_insert(*, actor_id: int, data: Any) -> dict[str, Any]:
         given = {**values[alias], "__now__": now}
         columns = _columns(model, given)
         if model is Case:
-            # The case number from the counter row inserted just before, as case_open makes it.
+            # The case number from the counter's sequence, as case_open makes it.
+            number_sql, number_args = NextCaseNumber(now).as_sql(None, connection)
             columns = [
-                (column, _Ref("cn", "%s || lpad(cn.id::text, 6, '0')", (number,)))
+                (column, _Ref("", number_sql, number_args))
                 if column == "number"
                 else (column, value)
                 for column, value in columns

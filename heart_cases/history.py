@@ -50,16 +50,35 @@ def insert_with_history(instance: Any) -> Any:
     model: type[models.Model] = type(instance)
     meta = model._meta
     plan = _insert_plan(model) if connection.vendor == "postgresql" else None
+    # Values the INSERT computes (an expression), read back like the database's defaults.
+    computed = [
+        f for f in meta.local_concrete_fields if hasattr(f.value_from_object(instance), "as_sql")
+    ]
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        instance.save()
+        if computed:
+            instance.refresh_from_db(fields=[f.attname for f in computed])
+        return instance
     if (
-        not getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
-        or plan is None
+        plan is None
         or instance._state.adding is False
         or instance.pk is not None
         or not hasattr(instance, "_history_user")
     ):
+        if computed:
+            # save() would write the history row from the expression, computing it again.
+            raise TypeError(
+                f"{model.__name__}: a computed value needs insert_with_history's statement"
+            )
         instance.save()
         return instance
     history_table, history_columns, copied = plan
+    returning = [
+        *meta.db_returning_fields,
+        *(f for f in computed if f not in meta.db_returning_fields),
+    ]
+    if any(f.column not in copied for f in returning):
+        raise TypeError(f"{model.__name__}: a computed value must be kept in its history")
     using = router.db_for_write(model, instance=instance)
     instance._prepare_related_fields_for_save(operation_name="save")
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
@@ -78,13 +97,13 @@ def insert_with_history(instance: Any) -> Any:
         f"WITH ins AS ({insert_sql} RETURNING *) "  # noqa: S608 (names from the models)
         f"INSERT INTO {quote(history_table)} ({', '.join(map(quote, history_columns))}) "
         f"SELECT {', '.join(f'ins.{quote(c)}' for c in copied)}, %s, %s, %s, %s FROM ins "
-        f"RETURNING {', '.join(quote(str(f.column)) for f in meta.db_returning_fields)}"
+        f"RETURNING {', '.join(quote(str(f.column)) for f in returning)}"
     )
     with connections[using].cursor() as cursor:
         cursor.execute(statement, [*insert_params, *extra])
         row = cursor.fetchone()
     # What save() sets from its RETURNING: the id and the columns the database defaults.
-    for value, field in zip(row, meta.db_returning_fields, strict=True):
+    for value, field in zip(row, returning, strict=True):
         setattr(instance, field.attname, value)
     instance._state.adding = False
     instance._state.db = using

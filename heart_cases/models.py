@@ -301,6 +301,9 @@ class FieldResponse(models.Model):
     address = models.CharField(max_length=300, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    # Inside its program's service area (calls.areas, API.md "Eligible calls"); null without a
+    # location or without an area for the program.
+    in_service_area = models.BooleanField(null=True, blank=True)
     neighbor = models.ForeignKey(Neighbor, on_delete=models.PROTECT, related_name="field_responses")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="field_responses")
     needs = models.JSONField(default=list, blank=True)

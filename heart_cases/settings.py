@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import date, timedelta
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "heart_cases.apps.HeartCasesConfig",
     "navigation.apps.NavigationConfig",
     "referrals.apps.ReferralsConfig",
+    "calls.apps.CallsConfig",
     # Reporting reads every app's tables; nothing imports it.
     "metrics.apps.MetricsConfig",
     # The demo city (`manage.py seed_demo`); nothing imports it.
@@ -312,6 +314,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralBusinessStatusEnum": "referrals.models.Referral.BusinessStatus",
         "ReasonCodeEnum": "referrals.models.ReasonCode",
         "ConsentMethodEnum": "referrals.models.Consent.Method",
+        "EligibleCallOutcomeEnum": "calls.models.Outcome",
+        "EligibleCallSourceEnum": "calls.models.CallSource",
     },
 }
 
@@ -353,6 +357,22 @@ HEART_MAX_VISIT_ATTEMPTS = env_int("HEART_MAX_VISIT_ATTEMPTS", 2)
 HEART_SWEEP_FANOUT = env_int("HEART_SWEEP_FANOUT", 2)
 # Benchmark-only endpoints (a bare-row baseline for `make bench`); never on in production.
 HEART_BENCH_ENDPOINTS = env_bool("HEART_BENCH_ENDPOINTS", False)
+# Service areas (calls.areas): each program's area as a GeoJSON file of polygons in longitude and
+# latitude (a relative path is from the project's directory). HEART_SERVICE_AREAS is a JSON
+# mapping, {"CRT": "/etc/heart/crt-area.geojson"}, or {} for no areas (every call's
+# in_service_area is then null). The default gives every program the demo city's pilot area
+# (central and east Durham), which a real deployment replaces.
+_service_areas = env_str("HEART_SERVICE_AREAS")
+try:
+    HEART_SERVICE_AREAS = (
+        json.loads(_service_areas)
+        if _service_areas
+        else dict.fromkeys(("CCD", "CRT", "COR"), "demo/service_areas/durham_pilot.geojson")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f'HEART_SERVICE_AREAS must be JSON like {{"CRT": "area.geojson"}}, not {_service_areas!r}'
+    ) from exc
 PHONENUMBER_DEFAULT_REGION = env_str("HEART_PHONE_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 

@@ -74,6 +74,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/logout/", auth_api.LogoutApi.as_view(), name="auth-logout"),
     path("", include("navigation.api_urls")),
     path("", include("referrals.api_urls")),
+    path("", include("calls.api_urls")),
     path("", include("metrics.api_urls")),
 ]
 

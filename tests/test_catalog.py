@@ -17,7 +17,7 @@ from tests.i18n import CATALOGS, ROOT, SPANISH
 
 # What makemessages reads: the project's own code and templates (not the tests, the venv or the
 # benchmark scripts). The Makefile's `catalog` target reads the same.
-SOURCES = ["heart_cases", "navigation", "referrals", "metrics", "templates"]
+SOURCES = ["heart_cases", "navigation", "referrals", "calls", "metrics", "templates"]
 IGNORED = ["*/migrations/*"]
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sdr]|%[sd]|\{[a-z_]+\}")
 

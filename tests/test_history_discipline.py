@@ -10,7 +10,7 @@ from django.apps import apps
 from simple_history.models import registered_models
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("heart_cases", "navigation", "referrals", "demo")
+APPS = ("heart_cases", "navigation", "referrals", "calls", "demo")
 FORBIDDEN = {"update", "bulk_create", "bulk_update", "update_or_create"}
 # Modules that write tracked models in bulk and each changed record's history row themselves,
 # in the same transaction, with a test that every such row is there.

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from heart_cases.actors import system_actor
 from navigation.services import case_assign_auto
 from referrals.models import Provider
+from tests.calls.test_eligible_calls_api import call_body as eligible_call_body
 from tests.conftest import ROLES, field_response_body
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,22 @@ def test_every_api_endpoint_answers_each_role_as_it_should(world):
                     format="json",
                 ).status_code,
                 expect(role, {"responder", "supervisor"}, 201, 403),
+            ),
+            "POST eligible-calls": (
+                client.post(
+                    "/api/v1/eligible-calls/",
+                    eligible_call_body(incident_number=f"EC-{role}"),
+                    format="json",
+                ).status_code,
+                expect(role, {"responder", "supervisor"}, 201, 403),
+            ),
+            "POST eligible-calls batch": (
+                client.post(
+                    "/api/v1/eligible-calls/batch/",
+                    {"calls": [eligible_call_body(incident_number=f"ECB-{role}")]},
+                    format="json",
+                ).status_code,
+                expect(role, {"responder", "supervisor"}, 200, 403),
             ),
             "GET cases": (
                 client.get("/api/v1/cases/").status_code,

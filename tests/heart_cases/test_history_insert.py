@@ -137,3 +137,32 @@ def test_no_receiver_but_the_history_listens_to_these_saves(model: Any) -> None:
     assert asynchronous == []
     assert len(sync) == 1
     assert isinstance(sync[0].__self__, HistoricalRecords)
+
+
+def test_the_case_number_made_by_the_insert_reads_as_before(responder: Any) -> None:
+    """NextCaseNumber: HC-<year>-<the counter's next id>, six digits or more (never cut), the
+    same number in the case and its history row."""
+    from django.db import connection
+
+    from heart_cases.models import CaseNumber
+    from heart_cases.services import case_open
+
+    actor, _client = responder
+    year = timezone.localtime().year
+    numbers = []
+    for start in (41, 1_234_566):
+        neighbor = insert_with_history(
+            stamp(
+                Neighbor(first_name="Numbered", last_name=f"Case{start}"), actor=actor, reason="t"
+            )
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                [CaseNumber._meta.db_table, start],
+            )
+        case = case_open(actor=actor, neighbor=neighbor, opened_at=timezone.now(), reason="t")
+        assert case.history.get().number == case.number
+        assert Case.objects.get(pk=case.pk).number == case.number
+        numbers.append(case.number)
+    assert numbers == [f"HC-{year}-000042", f"HC-{year}-1234567"]
