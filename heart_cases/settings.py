@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentMethodEnum": "referrals.models.Consent.Method",
         "EligibleCallOutcomeEnum": "calls.models.Outcome",
         "EligibleCallSourceEnum": "calls.models.CallSource",
+        # The field responses' name before eligible calls had a source too.
+        "SourceEnum": "heart_cases.models.FieldResponseSource",
     },
 }
 
