@@ -30,14 +30,15 @@ def test_a_connection_dropped_mid_intake_is_a_503_with_nothing_written(
     responder, body, monkeypatch
 ):
     _, client = responder
-    real = services.case_number_next
+    real = services._in_service_area
 
-    def drop_then_continue(opened_at):
-        # The neighbor is already inserted in this transaction; now the server goes away.
+    def drop_then_continue(data):
+        # The neighbor and the case are already inserted in this transaction; now the server
+        # goes away.
         terminate(connection.connection.info.backend_pid)
-        return real(opened_at)
+        return real(data)
 
-    monkeypatch.setattr(services, "case_number_next", drop_then_continue)
+    monkeypatch.setattr(services, "_in_service_area", drop_then_continue)
     response = client.post("/api/v1/field-responses/", body(), format="json")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -48,7 +49,7 @@ def test_a_connection_dropped_mid_intake_is_a_503_with_nothing_written(
         assert not model.objects.exists(), model.__name__
     assert not Neighbor.history.exists()
 
-    monkeypatch.setattr(services, "case_number_next", real)
+    monkeypatch.setattr(services, "_in_service_area", real)
     retry = client.post("/api/v1/field-responses/", body(), format="json")
     assert retry.status_code == 201
     assert Case.objects.count() == 1
