@@ -4,7 +4,6 @@ batches of up to 1,000. Thin: parse, call the service, render."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from heart_cases.api_common import (
     DetailSerializer,
     ErrorSerializer,
     require_perms,
+    times_in_order,
 )
 from heart_cases.models import ELIGIBLE_CALL_TYPES, Program
 
@@ -95,21 +95,7 @@ class EligibleCallBody(serializers.Serializer):
             errors["other_responder"] = [
                 str(_("Only for the outcome other_responder; leave it out or null otherwise."))
             ]
-        # received_at <= dispatched_at <= arrived_at <= cleared_at, for those given: a pair out
-        # of order names both of its fields.
-        given = [
-            (name, attrs[name])
-            for name in ("received_at", "dispatched_at", "arrived_at", "cleared_at")
-            if attrs.get(name) is not None
-        ]
-        for (earlier, earlier_at), (later, later_at) in itertools.pairwise(given):
-            if earlier_at > later_at:
-                errors.setdefault(earlier, []).append(
-                    str(_("This is after %(later)s; it cannot be.") % {"later": later})
-                )
-                errors.setdefault(later, []).append(
-                    str(_("This is before %(earlier)s; it cannot be.") % {"earlier": earlier})
-                )
+        times_in_order(attrs, ("received_at", "dispatched_at", "arrived_at", "cleared_at"), errors)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import itertools
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -37,6 +36,7 @@ from .api_common import (
     _bad_cursor,
     page_schema,
     require_perms,
+    times_in_order,
 )
 from .middleware import client_address
 from .models import (
@@ -181,21 +181,8 @@ class FieldResponseInput(serializers.Serializer):
         cleared = attrs.get("cleared_at")
         if cleared is not None and cleared < attrs["responded_at"]:
             errors["cleared_at"] = [str(_("The scene cannot clear before the response began."))]
-        # dispatched_at <= arrived_at <= cleared_at, for those given (API.md): a pair out of
-        # order names both of its fields.
-        given = [
-            (name, attrs[name])
-            for name in ("dispatched_at", "arrived_at", "cleared_at")
-            if attrs.get(name) is not None
-        ]
-        for (earlier, earlier_at), (later, later_at) in itertools.pairwise(given):
-            if earlier_at > later_at:
-                errors.setdefault(earlier, []).append(
-                    str(_("This is after %(later)s; it cannot be.") % {"later": later})
-                )
-                errors.setdefault(later, []).append(
-                    str(_("This is before %(earlier)s; it cannot be.") % {"earlier": earlier})
-                )
+        # dispatched_at <= arrived_at <= cleared_at, for those given (API.md).
+        times_in_order(attrs, ("dispatched_at", "arrived_at", "cleared_at"), errors)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
@@ -209,3 +210,19 @@ class ErrorSerializer(serializers.Serializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+def times_in_order(
+    attrs: dict[str, Any], names: tuple[str, ...], errors: dict[str, list[str]]
+) -> None:
+    """Add to `errors` each pair of the named times, of those given, that is out of order:
+    a pair names both of its fields."""
+    given = [(name, attrs[name]) for name in names if attrs.get(name) is not None]
+    for (earlier, earlier_at), (later, later_at) in itertools.pairwise(given):
+        if earlier_at > later_at:
+            errors.setdefault(earlier, []).append(
+                gettext("This is after %(later)s; it cannot be.") % {"later": later}
+            )
+            errors.setdefault(later, []).append(
+                gettext("This is before %(earlier)s; it cannot be.") % {"earlier": earlier}
+            )
