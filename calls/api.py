@@ -22,10 +22,11 @@ from heart_cases.api_common import (
     AwareDateTimeField,
     DetailSerializer,
     ErrorSerializer,
+    call_type_eligible,
     require_perms,
     times_in_order,
 )
-from heart_cases.models import ELIGIBLE_CALL_TYPES, Program
+from heart_cases.models import Program
 
 from . import services
 from .models import CallSource, EligibleCall, OtherResponder, Outcome
@@ -66,21 +67,7 @@ class EligibleCallBody(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
-        eligible = ELIGIBLE_CALL_TYPES.get(attrs["program"], ())
-        if attrs["call_type"] not in eligible:
-            errors["call_type"] = [
-                str(
-                    _(
-                        "'%(call_type)s' is not an eligible call type for %(program)s. "
-                        "Eligible: %(eligible)s."
-                    )
-                    % {
-                        "call_type": attrs["call_type"],
-                        "program": attrs["program"],
-                        "eligible": "; ".join(eligible),
-                    }
-                )
-            ]
+        call_type_eligible(attrs, errors)
         other = attrs.get("other_responder")
         if attrs["outcome"] == Outcome.OTHER_RESPONDER and not other:
             errors["other_responder"] = [

@@ -34,13 +34,13 @@ from .api_common import (
     ErrorSerializer,
     Pagination,
     _bad_cursor,
+    call_type_eligible,
     page_schema,
     require_perms,
     times_in_order,
 )
 from .middleware import client_address
 from .models import (
-    ELIGIBLE_CALL_TYPES,
     AccessLog,
     Case,
     CaseNumber,
@@ -163,21 +163,7 @@ class FieldResponseInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
-        eligible = ELIGIBLE_CALL_TYPES.get(attrs["program"], ())
-        if attrs["call_type"] not in eligible:
-            errors["call_type"] = [
-                str(
-                    _(
-                        "'%(call_type)s' is not an eligible call type for %(program)s. "
-                        "Eligible: %(eligible)s."
-                    )
-                    % {
-                        "call_type": attrs["call_type"],
-                        "program": attrs["program"],
-                        "eligible": "; ".join(eligible),
-                    }
-                )
-            ]
+        call_type_eligible(attrs, errors)
         cleared = attrs.get("cleared_at")
         if cleared is not None and cleared < attrs["responded_at"]:
             errors["cleared_at"] = [str(_("The scene cannot clear before the response began."))]

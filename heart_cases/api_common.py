@@ -226,3 +226,22 @@ def times_in_order(
             errors.setdefault(later, []).append(
                 gettext("This is before %(earlier)s; it cannot be.") % {"earlier": earlier}
             )
+
+
+def call_type_eligible(attrs: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """Add to `errors` a call type not on its program's list of eligible call types."""
+    from .models import ELIGIBLE_CALL_TYPES
+
+    eligible = ELIGIBLE_CALL_TYPES.get(attrs["program"], ())
+    if attrs["call_type"] not in eligible:
+        errors["call_type"] = [
+            gettext(
+                "'%(call_type)s' is not an eligible call type for %(program)s. "
+                "Eligible: %(eligible)s."
+            )
+            % {
+                "call_type": attrs["call_type"],
+                "program": attrs["program"],
+                "eligible": "; ".join(eligible),
+            }
+        ]
