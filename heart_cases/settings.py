@@ -258,6 +258,9 @@ CELERY_BEAT_SCHEDULE = {
 # Whether a metrics read folds waiting changes in first (live numbers on one database). Off
 # where reports read a replica: the beat task above keeps the facts current there.
 HEART_METRICS_REFRESH_ON_READ = env_bool("HEART_METRICS_REFRESH_ON_READ", True)
+# The programs whose answered calls no police officer went to: the calls "diverted from police"
+# (METRICS.md). Co-Response (COR) sends a crisis-trained officer with the clinician.
+HEART_DIVERTED_PROGRAMS = env_list("HEART_DIVERTED_PROGRAMS", "CCD,CRT")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 CACHES = {

@@ -67,9 +67,61 @@ class FieldResponsesOutput(serializers.Serializer):
     by_week = ResponsesWeekOutput(many=True)
 
 
-class EligibleCallsOutput(serializers.Serializer):
+class NotRespondedOutput(serializers.Serializer):
+    heart_unavailable = serializers.IntegerField()
+    outside_hours = serializers.IntegerField()
+    outside_service_area = serializers.IntegerField()
+    other_responder = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class HourOfWeekOutput(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday.")
+    hour = serializers.IntegerField(min_value=0, max_value=23, help_text="Local hour received.")
+    total = serializers.IntegerField()
     responded_to = serializers.IntegerField()
+
+
+class IncidentsWithResponsesOutput(serializers.Serializer):
+    total = serializers.IntegerField()
     by_program = ProgramCountsOutput()
+
+
+class EligibleCallsOutput(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Eligible calls the CAD reported (METRICS.md).")
+    responded_to = serializers.IntegerField()
+    response_rate = _rate()
+    not_responded = NotRespondedOutput()
+    by_program = ProgramCountsOutput(help_text="Responded to, by program.")
+    total_by_program = ProgramCountsOutput()
+    by_hour_of_week = HourOfWeekOutput(many=True)
+    incidents_with_field_responses = IncidentsWithResponsesOutput(
+        help_text="Incidents with an eligible field response, whether or not the CAD "
+        "reported the call: a check of the CAD feed."
+    )
+
+
+class ResponseTimeCellOutput(serializers.Serializer):
+    median_minutes = serializers.FloatField(allow_null=True)
+    p90_minutes = serializers.FloatField(allow_null=True)
+    calls = serializers.IntegerField(help_text="Responded calls with an arrival time.")
+
+
+ResponseTimeByProgramOutput = type(
+    "ResponseTimeByProgramOutput",
+    (serializers.Serializer,),
+    {code: ResponseTimeCellOutput() for code in selectors.PROGRAMS},
+)
+
+
+class ResponseTimeOutput(ResponseTimeCellOutput):
+    by_program = ResponseTimeByProgramOutput()
+
+
+class DivertedOutput(serializers.Serializer):
+    calls = serializers.IntegerField()
+    responder_hours = serializers.FloatField()
+    programs = serializers.ListField(child=serializers.CharField())
 
 
 class FollowUpsWeekOutput(serializers.Serializer):
@@ -163,6 +215,9 @@ class MetricsOutput(serializers.Serializer):
     )
     field_responses = FieldResponsesOutput()
     eligible_calls = EligibleCallsOutput()
+    response_time = ResponseTimeOutput(help_text="Call received to the first HEART arrival.")
+    diverted_from_police = DivertedOutput()
+    debriefs_requested = serializers.IntegerField()
     transported = serializers.IntegerField()
     transport_rate = _rate()
     cases_opened = serializers.IntegerField()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import date_format
 from django.utils.translation import gettext, pgettext
 
@@ -476,8 +477,163 @@ def repeat_neighbors(counts: dict[str, int]) -> Chart:
     return chart
 
 
+# ColorBrewer's "Blues" (sequential, colour-blind safe) for the heat maps' five levels, and a
+# grey for an hour with no calls at all.
+HEAT = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+NO_CALLS = "#f0f0f0"
+HEAT_ROW = 26
+
+
+def _heat_map(
+    chart: Chart,
+    cells: list[dict[str, Any]],
+    value: Any,
+    levels: list[tuple[str, Any]],
+    cell_text: Any,
+) -> None:
+    """7 rows (Monday first) of 24 hours. `value(cell)` is None for an hour with no calls,
+    else a number that `levels` (label, upper bound) sorts into one of the five colours;
+    `cell_text(cell)` is what the hour's tooltip and table cell say."""
+    chart.plot_left = 56
+    chart.plot_bottom = TOP + 7 * HEAT_ROW
+    chart.height = int(chart.plot_bottom + 40)
+    width = (chart.plot_right - chart.plot_left) / 24
+    table_rows: list[list[str]] = []
+    for weekday in range(7):
+        name = str(WEEKDAYS_ABBR[weekday])
+        y = TOP + weekday * HEAT_ROW
+        chart.texts.append(Text(x=chart.plot_left - 8, y=y + 18, text=name, anchor="end"))
+        row = [name]
+        for hour in range(24):
+            cell = cells[weekday * 24 + hour]
+            number = value(cell)
+            if number is None:
+                fill = NO_CALLS
+            else:
+                fill = HEAT[next(k for k, (_l, top) in enumerate(levels) if number <= top)]
+            text = cell_text(cell)
+            chart.rects.append(
+                Rect(
+                    x=round(chart.plot_left + hour * width, 1),
+                    y=y,
+                    width=round(width, 1),
+                    height=HEAT_ROW,
+                    fill=fill,
+                    title=f"{name} {hour:02d}:00: {text}",
+                )
+            )
+            row.append(text)
+        table_rows.append(row)
+    for hour in range(0, 24, 3):
+        chart.texts.append(
+            Text(
+                x=round(chart.plot_left + (hour + 0.5) * width, 1),
+                y=chart.plot_bottom + 20,
+                text=f"{hour:02d}",
+            )
+        )
+    chart.legend = [LegendItem(gettext("No calls"), NO_CALLS)] + [
+        LegendItem(label, HEAT[k]) for k, (label, _top) in enumerate(levels)
+    ]
+    chart.table = DataTable([gettext("Day"), *(f"{h:02d}" for h in range(24))], table_rows)
+
+
+def calls_by_hour_of_week(eligible: dict[str, Any]) -> Chart:
+    chart = Chart(
+        key="calls-heat",
+        title=gettext("Eligible calls by hour of the week"),
+        description=gettext(
+            "Every call the 911 center flagged as eligible for a HEART program, by the local "
+            "day and hour it came in, whether or not a HEART unit was on duty: the demand."
+        ),
+    )
+    cells = eligible["by_hour_of_week"]
+    most = max((cell["total"] for cell in cells), default=0)
+    if not most:
+        chart.empty_message = gettext("No eligible calls in this period.")
+    step = max(1, math.ceil(most / 5))
+    levels = [
+        (f"{_number(k * step + 1)}–{_number((k + 1) * step)}", (k + 1) * step) for k in range(5)
+    ]
+    _heat_map(
+        chart,
+        cells,
+        lambda cell: cell["total"] or None,
+        levels,
+        lambda cell: f"{cell['total']:,}",
+    )
+    return chart
+
+
+def answered_by_hour_of_week(eligible: dict[str, Any]) -> Chart:
+    chart = Chart(
+        key="answered-heat",
+        title=gettext("Share of eligible calls HEART responded to, by hour of the week"),
+        description=gettext(
+            "Of the eligible calls of each local day and hour, the share a HEART unit "
+            "responded to. Pale hours with many calls are the demand outside service."
+        ),
+    )
+    cells = eligible["by_hour_of_week"]
+    if not any(cell["total"] for cell in cells):
+        chart.empty_message = gettext("No eligible calls in this period.")
+    levels = [
+        ("0–19%", 0.2 - 1e-9),
+        ("20–39%", 0.4 - 1e-9),
+        ("40–59%", 0.6 - 1e-9),
+        ("60–79%", 0.8 - 1e-9),
+        ("80–100%", 1.0),
+    ]
+
+    def share(cell: dict[str, Any]) -> float | None:
+        return cell["responded_to"] / cell["total"] if cell["total"] else None
+
+    def text(cell: dict[str, Any]) -> str:
+        if not cell["total"]:
+            return "—"
+        part, whole = cell["responded_to"], cell["total"]
+        return f"{part / whole:.0%} ({part:,}/{whole:,})"
+
+    _heat_map(chart, cells, share, levels, text)
+    return chart
+
+
+def why_not_answered(eligible: dict[str, Any]) -> Chart:
+    chart = Chart(
+        key="not-answered",
+        title=gettext("Eligible calls: responded to, and why not the rest"),
+        description=gettext(
+            "Eligible calls of the period that HEART responded to, and the others by the "
+            "reason the 911 center reported."
+        ),
+    )
+    if not eligible["total"]:
+        chart.empty_message = gettext("No eligible calls in this period.")
+    # Imported here: the calls app's labels, translated where the chart is drawn.
+    from calls.models import Outcome
+
+    labels = dict(Outcome.choices)
+    rows = [(str(labels["heart_responded"]), eligible["responded_to"], "#009E73")]
+    colors = {
+        "heart_unavailable": "#D55E00",
+        "outside_hours": "#0072B2",
+        "outside_service_area": "#56B4E9",
+        "other_responder": "#CC79A7",
+        "cancelled": "#999999",
+    }
+    rows += [
+        (str(labels[outcome]), count, colors[outcome])
+        for outcome, count in eligible["not_responded"].items()
+    ]
+    _horizontal(chart, rows, columns=[gettext("Outcome"), gettext("Eligible calls")])
+    return chart
+
+
 def dashboard_charts(metrics: dict[str, Any]) -> list[Chart]:
     return [
+        calls_by_hour_of_week(metrics["eligible_calls"]),
+        answered_by_hour_of_week(metrics["eligible_calls"]),
+        why_not_answered(metrics["eligible_calls"]),
         responses_by_program(metrics["field_responses"]["by_week"]),
         follow_up_rate(metrics["follow_ups"]["by_week"]),
         referral_funnel(metrics["referrals"]),

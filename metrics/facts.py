@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, transaction
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     Count,
@@ -40,24 +41,39 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, Lag, TruncDate, TruncWeek
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    Lag,
+    Least,
+    TruncDate,
+    TruncWeek,
+)
 from django.utils import timezone
 
+from calls.models import EligibleCall
+from calls.models import Outcome as CallOutcome
 from heart_cases.models import ELIGIBLE_CALL_TYPES, Disposition, FieldResponse, Neighbor
 from heart_cases.models import Case as NeighborCase
 from navigation.models import ContactAttempt, FollowUpTask
 
 from .models import (
+    CallDay,
+    CallFact,
     CaseDay,
     CaseFact,
     DemographicProfile,
@@ -67,10 +83,11 @@ from .models import (
     FollowUpFact,
     ResponseDay,
     ResponseFact,
+    ResponseMinuteDay,
 )
 
 # Bump when a fact's definition changes: the next read rebuilds every fact.
-DEFINITIONS_VERSION = "2"
+DEFINITIONS_VERSION = "3"
 # A contact attempt that reached the neighbor. A neighbor who declines further help was
 # reached too: the follow-up happened (and the case closes as follow-up declined).
 SUCCESSFUL_CONTACT = (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DECLINED)
@@ -79,6 +96,9 @@ SUCCESSFUL_CONTACT = (ContactAttempt.Outcome.REACHED, ContactAttempt.Outcome.DEC
 # refresh in between) a full rebuild is the cheaper way.
 NOTES_PER_ROUND = 5_000
 BATCH = 500
+# Calls are recomputed from their own row and their incident's field responses only, and the
+# CAD sends them a thousand at a time.
+CALL_BATCH = 2_000
 REBUILD_ABOVE = 200_000
 STATE_ID = 1
 # Waiting changes are counted up to this many (a LIMITed count costs the same whatever the
@@ -218,10 +238,13 @@ def _fold() -> None:
             # A neighbor or case is usually noted several times (intake, follow-up, attempts).
             neighbors = sorted({key for _, kind, key in notes if kind == FactChange.Kind.NEIGHBOR})
             cases = sorted({key for _, kind, key in notes if kind == FactChange.Kind.CASE})
+            calls = sorted({key for _, kind, key in notes if kind == FactChange.Kind.ELIGIBLE_CALL})
             for start in range(0, len(neighbors), BATCH):
                 _refresh_neighbors(set(neighbors[start : start + BATCH]))
             for start in range(0, len(cases), BATCH):
                 _refresh_cases(set(cases[start : start + BATCH]))
+            for start in range(0, len(calls), CALL_BATCH):
+                _refresh_calls(set(calls[start : start + CALL_BATCH]))
             FactChange.objects.filter(id__in=[note_id for note_id, _, _ in notes]).delete()
         FactState.objects.filter(pk=STATE_ID).update(refreshed_at=as_of)
 
@@ -246,16 +269,29 @@ def _rebuild_locked() -> None:
     # change committed from here on stays queued for the next refresh.
     as_of = timezone.now()
     FactChange.objects.all().delete()
-    _empty(ResponseFact, FollowUpFact, CaseFact, ResponseDay, FollowUpDay, CaseDay)
+    _empty(
+        ResponseFact,
+        FollowUpFact,
+        CaseFact,
+        ResponseDay,
+        FollowUpDay,
+        CaseDay,
+        CallFact,
+        CallDay,
+        ResponseMinuteDay,
+    )
     _insert_response_facts(FieldResponse.objects.all())
     _insert_follow_up_facts(_follow_ups())
+    _insert_call_facts(EligibleCall.objects.all())
     _add_response_days(ResponseFact.objects.all(), sign=1)
     _add_follow_up_days(FollowUpFact.objects.all(), sign=1)
+    _add_call_days(CallFact.objects.all(), sign=1)
     _count_new_cases(NeighborCase.objects.all())
     if connection.vendor == "postgresql":
         # Plans for the aggregates depend on fresh statistics of the refilled tables.
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {_tables(ResponseFact, FollowUpFact, ResponseDay)}")
+            tables = _tables(ResponseFact, FollowUpFact, ResponseDay, CallDay, ResponseMinuteDay)
+            cursor.execute(f"ANALYZE {tables}")
     FactState.objects.filter(pk=STATE_ID).update(
         signature=signature(), built_at=timezone.now(), refreshed_at=as_of
     )
@@ -520,6 +556,90 @@ def _insert_follow_up_facts(tasks: QuerySet[FollowUpTask]) -> None:
     _insert_select(FollowUpFact, tasks, expressions, FOLLOW_UP_COLUMNS)
 
 
+# --- eligible calls: the call facts ----------------------------------------------------------
+
+
+def _refresh_calls(call_ids: set[int]) -> None:
+    """Recompute the facts of these calls (the days lose what the old ones counted and gain
+    what the new ones count). A call no longer there keeps no fact."""
+    replaced = CallFact.objects.filter(call_id__in=call_ids)
+    _add_call_days(replaced, sign=-1)
+    replaced.delete()
+    _insert_call_facts(EligibleCall.objects.filter(id__in=call_ids))
+    _add_call_days(CallFact.objects.filter(call_id__in=call_ids), sign=1)
+
+
+CALL_COLUMNS = (
+    "call_id",
+    "local_date",
+    "hour",
+    "program",
+    "outcome",
+    "responded",
+    "in_service_area",
+    "response_minutes",
+    "responder_seconds",
+)
+
+
+def _insert_call_facts(calls: QuerySet[EligibleCall]) -> None:
+    """Each call with what its incident's field responses add (API.md "Metrics additions"): a
+    call is responded to when the CAD says HEART responded or a HEART unit's field response
+    carries its incident number."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    units = FieldResponse.objects.filter(incident_number=OuterRef("incident_number")).order_by()
+    first_arrival = Subquery(
+        units.filter(arrived_at__isnull=False).order_by("arrived_at").values("arrived_at")[:1]
+    )
+    # A unit's time on the call: from dispatch (else arrival, else the response itself) to
+    # clear; a clear logged before its start counts nothing.
+    unit_start = Coalesce("dispatched_at", "arrived_at", "responded_at")
+    unit_time = (
+        units.filter(cleared_at__gte=unit_start)
+        .annotate(seconds=SecondsBetween(unit_start, F("cleared_at")))
+        .values("incident_number")
+        .annotate(total=Sum("seconds"))
+        .values("total")
+    )
+    own_start = Coalesce("dispatched_at", "arrived_at")
+    own_time = Case(
+        When(cleared_at__gte=own_start, then=SecondsBetween(own_start, F("cleared_at"))),
+        default=Value(0),
+    )
+    calls = calls.annotate(
+        has_unit=Exists(units),
+        unit_arrival=first_arrival,
+        unit_seconds=Subquery(unit_time),
+    ).annotate(
+        # Least of the two, either of which may be missing (SQLite's MIN(a, NULL) is NULL).
+        arrival=Coalesce(Least(F("arrived_at"), F("unit_arrival")), "arrived_at", "unit_arrival"),
+    )
+    responded = Q(outcome=CallOutcome.HEART_RESPONDED) | Q(has_unit=True)
+    to_arrival = SecondsBetween(F("received_at"), F("arrival"))
+    expressions: dict[str, Any] = {
+        "call_id": F("id"),
+        "local_date": TruncDate("received_at", tzinfo=zone),
+        "hour": ExtractHour("received_at", tzinfo=zone),
+        "program": F("program"),
+        "outcome": F("outcome"),
+        "responded": ExpressionWrapper(responded, output_field=BooleanField()),
+        "in_service_area": F("in_service_area"),
+        # Half a minute up, then whole minutes: integer division of seconds that are >= 0.
+        "response_minutes": Case(
+            When(responded & Q(arrival__gte=F("received_at")), then=(to_arrival + 30) / 60),
+            default=Value(None),
+            output_field=IntegerField(),
+        ),
+        "responder_seconds": Case(
+            When(~responded, then=Value(0)),
+            When(has_unit=True, then=Coalesce("unit_seconds", Value(0))),
+            default=own_time,
+            output_field=BigIntegerField(),
+        ),
+    }
+    _insert_select(CallFact, calls, expressions, CALL_COLUMNS)
+
+
 # --- the days: counts that add up over any period --------------------------------------------
 
 
@@ -537,6 +657,40 @@ def _add_response_days(facts: QuerySet[ResponseFact], *, sign: int) -> None:
         ),
         keys=("local_date", "program"),
         counts=("responses", "transported", "felt_safe", "safety_answered", "eligible_calls"),
+        sign=sign,
+    )
+
+
+def _add_call_days(facts: QuerySet[CallFact], *, sign: int) -> None:
+    _add_counts(
+        CallDay,
+        facts.order_by()
+        .values(
+            src_local_date=F("local_date"),
+            # ISO weekday 1-7 (Monday first) as 0-6.
+            src_weekday=ExtractIsoWeekDay("local_date") - 1,
+            src_hour=F("hour"),
+            src_program=F("program"),
+            src_outcome=F("outcome"),
+            src_responded=F("responded"),
+        )
+        .annotate(src_calls=Count("pk"), src_responder_seconds=Sum("responder_seconds")),
+        keys=("local_date", "weekday", "hour", "program", "outcome", "responded"),
+        counts=("calls", "responder_seconds"),
+        sign=sign,
+    )
+    _add_counts(
+        ResponseMinuteDay,
+        facts.filter(response_minutes__isnull=False)
+        .order_by()
+        .values(
+            src_local_date=F("local_date"),
+            src_program=F("program"),
+            src_minutes=F("response_minutes"),
+        )
+        .annotate(src_calls=Count("pk")),
+        keys=("local_date", "program", "minutes"),
+        counts=("calls",),
         sign=sign,
     )
 
@@ -636,6 +790,34 @@ class HoursBetween(Func):
             compiler,
             connection,
             template="(julianday(%(expressions)s)) * 24.0",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+class SecondsBetween(Func):
+    """Whole seconds from `start` to `end` (rounded), as an integer (null if either is null)."""
+
+    output_field = BigIntegerField()
+    arity = 2
+
+    def __init__(self, start: Any, end: Any, **extra: Any) -> None:
+        super().__init__(end, start, **extra)  # rendered as "end - start"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="round(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(round((julianday(%(expressions)s)) * 86400.0) AS INTEGER)",
             arg_joiner=") - julianday(",
             **extra,
         )

@@ -1,12 +1,13 @@
-"""The metrics read model: one row per field response and one per 48-hour follow-up, holding
-what the metrics count, already worked out (local dates, the neighbor's earlier responses, the
-first contact attempt), and their counts per local day. Aggregates over a year read these
-instead of joining field responses, neighbors, follow-ups and contact attempts again for every
-request.
+"""The metrics read model: one row per field response, per 48-hour follow-up and per eligible
+call, holding what the metrics count, already worked out (local dates, the neighbor's earlier
+responses, the first contact attempt, whether HEART answered a call and how fast), and their
+counts per local day. Aggregates over a year read these instead of joining field responses,
+neighbors, follow-ups, contact attempts and calls again for every request.
 
-The rows are derived data and are never edited by hand. Database triggers (migration 0002) add a
-`FactChange` row, in the writer's own transaction, whenever a field response, a neighbor, a
-follow-up task or a contact attempt changes in a way the metrics see; `metrics.facts.refresh`
+The rows are derived data and are never edited by hand. Database triggers (migrations 0002 and
+0005) add a `FactChange` row, in the writer's own transaction, whenever a field response, a
+neighbor, a follow-up task, a contact attempt or an eligible call changes in a way the metrics
+see; `metrics.facts.refresh`
 folds those changes in (the beat task every minute, and each read that can write first), so a
 read on the primary database counts the data as it is committed.
 METRICS.md defines each metric on these rows and on the source tables alike.
@@ -162,13 +163,86 @@ class CaseDay(models.Model):
         return f"{self.opened_on}: {self.cases}"
 
 
+class CallFact(models.Model):
+    """An eligible call (calls.EligibleCall) as the metrics count it, with what its field
+    responses (the same incident number) add: whether HEART responded, when the first HEART
+    unit arrived, and the time HEART units spent on it."""
+
+    call_id = models.BigIntegerField(primary_key=True)
+    # The program's local date and hour (0-23) of received_at.
+    local_date = models.DateField()
+    hour = models.SmallIntegerField()
+    program = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=24)
+    # Outcome heart_responded, or a field response with the call's incident number.
+    responded = models.BooleanField()
+    in_service_area = models.BooleanField(null=True)
+    # Whole minutes (rounded, half up) from received_at to the first HEART unit's arrival;
+    # null when no arrival is known or it is logged before the call was received.
+    response_minutes = models.IntegerField(null=True)
+    # Seconds HEART units spent on the call (dispatch, else arrival, else response, to clear),
+    # summed over its field responses; the call's own times where it has none.
+    responder_seconds = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"eligible call {self.call_id} on {self.local_date}"
+
+
+class CallDay(models.Model):
+    """The call facts of one local date and hour, program, outcome and answer, counted: what a
+    period's totals and its hour-of-week picture add up. `weekday` (0 = Monday) follows from
+    the date; it is kept so that the picture groups by a column."""
+
+    local_date = models.DateField()
+    weekday = models.SmallIntegerField()
+    hour = models.SmallIntegerField()
+    program = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=24)
+    responded = models.BooleanField()
+    calls = models.IntegerField()
+    responder_seconds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["local_date", "weekday", "hour", "program", "outcome", "responded"],
+                name="call_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.hour:02d}h {self.program} {self.outcome}: {self.calls}"
+
+
+class ResponseMinuteDay(models.Model):
+    """Responded calls of one local date and program by whole minutes to arrival: the
+    histogram the median and 90th percentile of a period are read from, exactly."""
+
+    local_date = models.DateField()
+    program = models.CharField(max_length=3)
+    minutes = models.IntegerField()
+    calls = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["local_date", "program", "minutes"], name="response_minute_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.program} {self.minutes} min: {self.calls}"
+
+
 class FactChange(models.Model):
     """Append-only queue of what changed since the facts were last refreshed: a neighbor record
-    (kind "n") or a case (kind "c"). Written by database triggers, drained by facts.refresh."""
+    (kind "n"), a case (kind "c") or an eligible call (kind "e"). Written by database
+    triggers, drained by facts.refresh."""
 
     class Kind(models.TextChoices):
         NEIGHBOR = "n", _("Neighbor record")
         CASE = "c", _("Case")
+        ELIGIBLE_CALL = "e", _("Eligible call")
 
     kind = models.CharField(max_length=1, choices=Kind.choices)
     key = models.BigIntegerField()

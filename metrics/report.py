@@ -63,12 +63,7 @@ def report_rows(metrics: dict[str, Any]) -> list[list[str]]:
                     _count(n),
                 ]
             )
-    eligible = metrics["eligible_calls"]
-    rows.append(["eligible_calls", "responded_to", "", _count(eligible["responded_to"])])
-    rows += [
-        ["eligible_calls", "by_program", code, _count(n)]
-        for code, n in eligible["by_program"].items()
-    ]
+    rows += _eligible_call_rows(metrics)
     rows += [
         ["transport", "transported_to_a_provider", "", _count(metrics["transported"])],
         ["transport", "rate", "", _rate(metrics["transported"], responses["total"])],
@@ -130,6 +125,77 @@ def report_rows(metrics: dict[str, Any]) -> list[list[str]]:
                 else SUPPRESSED
             )
             rows.append(["demographics", dimension, cell["value"], value])
+    return rows
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _eligible_call_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    """The demand: eligible calls, how many HEART answered and why not the rest, the hour of
+    the week, response times and the calls diverted from police (METRICS.md)."""
+    eligible = metrics["eligible_calls"]
+    total, responded = eligible["total"], eligible["responded_to"]
+    rows = [
+        ["eligible_calls", "total", "", _count(total)],
+        ["eligible_calls", "responded_to", "", _count(responded)],
+        ["eligible_calls", "response_rate", "", _rate(responded, total)],
+    ]
+    rows += [
+        ["eligible_calls", "not_responded", outcome, _count(n)]
+        for outcome, n in eligible["not_responded"].items()
+    ]
+    rows += [
+        ["eligible_calls", "total_by_program", code, _count(n)]
+        for code, n in eligible["total_by_program"].items()
+    ]
+    rows += [
+        ["eligible_calls", "by_program", code, _count(n)]
+        for code, n in eligible["by_program"].items()
+    ]
+    for cell in eligible["by_hour_of_week"]:
+        when = f"{WEEKDAYS[cell['weekday']]} {cell['hour']:02d}"
+        rows.append(["eligible_calls", "by_hour_of_week_total", when, _count(cell["total"])])
+        rows.append(
+            ["eligible_calls", "by_hour_of_week_responded_to", when, _count(cell["responded_to"])]
+        )
+    incidents = eligible["incidents_with_field_responses"]
+    rows.append(
+        ["eligible_calls", "incidents_with_field_responses", "", _count(incidents["total"])]
+    )
+    timing = metrics["response_time"]
+    for label, cell in [("", timing), *timing["by_program"].items()]:
+        for name in ("median_minutes", "p90_minutes"):
+            value = cell[name]
+            rows.append(
+                [
+                    "response_time",
+                    name,
+                    label,
+                    SUPPRESSED
+                    if cell["calls"] < selectors.SMALL_CELL or value is None
+                    else f"{value:.2f}",
+                ]
+            )
+        rows.append(["response_time", "calls", label, _count(cell["calls"])])
+    diverted = metrics["diverted_from_police"]
+    rows += [
+        [
+            "diverted_from_police",
+            "calls",
+            ", ".join(diverted["programs"]),
+            _count(diverted["calls"]),
+        ],
+        [
+            "diverted_from_police",
+            "responder_hours",
+            ", ".join(diverted["programs"]),
+            SUPPRESSED
+            if diverted["calls"] < selectors.SMALL_CELL
+            else f"{diverted['responder_hours']:.2f}",
+        ],
+        ["debriefs", "requested", "", _count(metrics["debriefs_requested"])],
+    ]
     return rows
 
 

@@ -39,17 +39,20 @@ from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from heart_cases.models import Program
+from calls.models import Outcome as CallOutcome
+from heart_cases.models import Debrief, Program
 from referrals.models import ReasonCode, Referral
 
 from . import facts
 from .models import (
+    CallDay,
     CaseDay,
     DemographicProfile,
     FollowUpDay,
     FollowUpFact,
     ResponseDay,
     ResponseFact,
+    ResponseMinuteDay,
 )
 
 EARLIEST = date(2000, 1, 1)
@@ -183,6 +186,13 @@ def program_metrics(*, period: Period, now: datetime | None = None) -> dict[str,
         follow_ups = _follow_ups(period, now)
         median, measured = _median_hours_to_first_attempt(period, now)
         referrals = _referrals(period)
+        calls = _eligible_calls(period)
+        response_time = _response_time(period)
+        # By the response's own time, like the field responses they come from.
+        debriefs = Debrief.objects.filter(
+            field_response__responded_at__gte=period.starts_at,
+            field_response__responded_at__lt=period.ends_at,
+        ).count()
         cases_opened = CaseDay.objects.filter(
             opened_on__range=(period.start, period.end)
         ).aggregate(n=Sum("cases"))["n"]
@@ -198,7 +208,13 @@ def program_metrics(*, period: Period, now: datetime | None = None) -> dict[str,
         "facts_as_of": freshness.as_of,
         "pending_changes": freshness.pending_changes,
         "field_responses": responses["field_responses"],
-        "eligible_calls": responses["eligible_calls"],
+        "eligible_calls": {
+            **calls["eligible_calls"],
+            "incidents_with_field_responses": responses["incidents_with_field_responses"],
+        },
+        "response_time": response_time,
+        "diverted_from_police": calls["diverted_from_police"],
+        "debriefs_requested": debriefs,
         "transported": responses["transported"],
         "transport_rate": _rate(responses["transported"], responses["field_responses"]["total"]),
         "cases_opened": cases_opened or 0,
@@ -287,8 +303,8 @@ def _responses(period: Period) -> dict[str, Any]:
                 for week, counts in sorted(by_week.items())
             ],
         },
-        "eligible_calls": {
-            "responded_to": totals["eligible_calls"],
+        "incidents_with_field_responses": {
+            "total": totals["eligible_calls"],
             "by_program": eligible_by_program,
         },
         "transported": totals["transported"],
@@ -300,6 +316,120 @@ def _responses(period: Period) -> dict[str, Any]:
             "five_or_more": repeats["fifth"],
         },
     }
+
+
+NOT_RESPONDED = [
+    CallOutcome.HEART_UNAVAILABLE,
+    CallOutcome.OUTSIDE_HOURS,
+    CallOutcome.OUTSIDE_SERVICE_AREA,
+    CallOutcome.OTHER_RESPONDER,
+    CallOutcome.CANCELLED,
+]
+
+
+def _eligible_calls(period: Period) -> dict[str, Any]:
+    """The period's eligible calls (by the local date they were received), added up from the
+    call days in one read: by hour of the week, program, outcome and answer, which Python adds
+    into the totals and the hour-of-week cells (a few thousand cells, whatever the period)."""
+    cells = (
+        CallDay.objects.filter(local_date__range=(period.start, period.end))
+        .values("weekday", "hour", "program", "outcome", "responded")
+        .annotate(n=Sum("calls"), seconds=Sum("responder_seconds"))
+        .order_by()
+    )
+    total = responded = diverted = diverted_seconds = 0
+    by_program = dict.fromkeys(PROGRAMS, 0)
+    total_by_program = dict.fromkeys(PROGRAMS, 0)
+    not_responded = {str(outcome): 0 for outcome in NOT_RESPONDED}
+    hours = {(weekday, hour): [0, 0] for weekday in range(7) for hour in range(24)}
+    diverting = set(settings.HEART_DIVERTED_PROGRAMS)
+    for cell in cells:
+        program, n = cell["program"], cell["n"]
+        total += n
+        total_by_program[program] = total_by_program.get(program, 0) + n
+        hour = hours[(cell["weekday"], cell["hour"])]
+        hour[0] += n
+        if not cell["responded"]:
+            not_responded[cell["outcome"]] = not_responded.get(cell["outcome"], 0) + n
+            continue
+        hour[1] += n
+        responded += n
+        by_program[program] = by_program.get(program, 0) + n
+        # Answered by a program that sends no officer, and no other department went.
+        if program in diverting and cell["outcome"] != CallOutcome.OTHER_RESPONDER:
+            diverted += n
+            diverted_seconds += cell["seconds"]
+    return {
+        "eligible_calls": {
+            "total": total,
+            "responded_to": responded,
+            "response_rate": _rate(responded, total),
+            "not_responded": not_responded,
+            "by_program": by_program,
+            "total_by_program": total_by_program,
+            "by_hour_of_week": [
+                {"weekday": weekday, "hour": hour, "total": counts[0], "responded_to": counts[1]}
+                for (weekday, hour), counts in hours.items()
+            ],
+        },
+        "diverted_from_police": {
+            "calls": diverted,
+            "responder_hours": round(diverted_seconds / 3600, 2),
+            "programs": sorted(diverting),
+        },
+    }
+
+
+def _response_time(period: Period) -> dict[str, Any]:
+    """Median and 90th percentile of the whole minutes from call to arrival, read exactly from
+    the period's histogram (percentile_cont's interpolation between the two nearest values)."""
+    histogram: dict[str, dict[int, int]] = {program: {} for program in PROGRAMS}
+    overall: dict[int, int] = defaultdict(int)
+    for row in (
+        ResponseMinuteDay.objects.filter(local_date__range=(period.start, period.end))
+        .values("program", "minutes")
+        .annotate(n=Sum("calls"))
+        .order_by()
+    ):
+        if row["n"]:
+            histogram.setdefault(row["program"], {})[row["minutes"]] = row["n"]
+            overall[row["minutes"]] += row["n"]
+
+    def summary(counts: dict[int, int]) -> dict[str, Any]:
+        return {
+            "median_minutes": percentile(counts, 0.5),
+            "p90_minutes": percentile(counts, 0.9),
+            "calls": sum(counts.values()),
+        }
+
+    return {
+        **summary(overall),
+        "by_program": {program: summary(counts) for program, counts in histogram.items()},
+    }
+
+
+def percentile(counts: dict[int, int], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont(fraction) of the values that `counts` counts (value: how
+    many times), rounded to two decimals; None for none."""
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    position = fraction * (n - 1)
+    low = int(position)
+    values = sorted(counts.items())
+
+    def value_at(index: int) -> int:
+        seen = 0
+        for value, count in values:
+            seen += count
+            if index < seen:
+                return value
+        return values[-1][0]
+
+    below = value_at(low)
+    share = position - low
+    above = value_at(low + 1) if share else below
+    return round(below + share * (above - below), 2)
 
 
 def _follow_ups(period: Period, now: datetime) -> dict[str, Any]:

@@ -29,3 +29,10 @@ def hours(value: float | None) -> str:
     if value is None:
         return NOTHING
     return f"{value:.1f} h"
+
+
+@register.filter
+def minutes(value: float | None) -> str:
+    if value is None:
+        return NOTHING
+    return f"{value:.0f} min" if value == int(value) else f"{value:.1f} min"

@@ -139,7 +139,12 @@ def test_weeks_start_on_local_mondays(analyst, october):
 
 def test_an_incident_two_units_answered_is_one_eligible_call(analyst, october):
     eligible = metrics(analyst, "2026-10-01", "2026-10-31", now=NOW)["eligible_calls"]
-    assert eligible == {"responded_to": 14, "by_program": {"CCD": 1, "CRT": 12, "COR": 1}}
+    assert eligible["incidents_with_field_responses"] == {
+        "total": 14,
+        "by_program": {"CCD": 1, "CRT": 12, "COR": 1},
+    }
+    # The CAD reported none of these calls: the calls are counted from its feed alone.
+    assert (eligible["total"], eligible["responded_to"], eligible["response_rate"]) == (0, 0, None)
 
 
 def test_transports_safety_and_cases_opened(analyst, october):

@@ -128,8 +128,9 @@ def test_the_query_count_does_not_grow_with_the_data(
 # The facts' state (1), SAVEPOINT and RELEASE around the aggregates (2), SET LOCAL jit and
 # work_mem (2), how fresh the facts are (1), field responses by week and the repeats (2),
 # demographics and their profiles (2), follow-ups (settled days and running ones, 2) and the
-# median (1), referrals and their reasons (2), cases (1).
-QUERIES = 16
+# median (1), referrals and their reasons (2), cases (1), eligible calls (by hour of the week,
+# program, outcome and answer; minutes to arrival: 2) and debriefs (1).
+QUERIES = 19
 # The first request also loads the user's permissions (2), asks whether the connection may
 # write (1, PostgreSQL only) and folds the changes in (25): the lock, what is waiting, then per
 # round the neighbors' and the cases' facts replaced (the days losing what the old facts
