@@ -503,10 +503,10 @@ HOW_TO_RUN = [
     "## How to run",
     "",
     "```",
-    "make bench                          # all nine: about 30 minutes on this machine",
+    "make bench                          # all ten: about 40 minutes on this machine",
     ".venv/bin/python -m bench.run intake       # or any one or several of: task_list, sweep,",
-    "                                           # memory, metrics, retention, hsds, fhir_task,",
-    "                                           # neighbor_search",
+    "                                           # memory, metrics, eligible_calls, retention,",
+    "                                           # hsds, fhir_task, neighbor_search",
     "```",
     "",
     "Needs PostgreSQL at `HEART_BENCH_DATABASE_URL` (default "
@@ -606,7 +606,17 @@ METHOD = [
     "(the read folds them in first). p50/p95 over 25 requests after 3 untimed ones, and the "
     "query count. Baseline: a plain `SELECT count(*)` of the year's field responses, the "
     "floor under any live count of the year.",
-    "6. **Retention sweep.** 1,000,000 neighbors seeded in set-based SQL "
+    "6. **Eligible calls.** bench.metrics' year (kept as it left it when it ran just before, "
+    "else seeded the same way) measured as it is, then with about 2,000,000 eligible calls "
+    "seeded over the year in set-based SQL in the pilot's shape (every weekday-daytime field "
+    "response's incident has its call; demand around the clock, mostly outside hours) and the "
+    "facts rebuilt: the metrics API for the year p50/p95 (20 reads after 3 untimed ones) and "
+    "its query count against one month's. Then batch intake: one gunicorn sync worker, 50 "
+    "requests of 1,000 new calls each to `POST /api/v1/eligible-calls/batch/` with the CAD's "
+    "token, against a COPY (psycopg `cursor.copy`) of the same rows, same column values, into "
+    "the same table with its triggers on (the COPY writes no history rows; the service writes "
+    "one per call); the two take turns three times and each figure is the median of three.",
+    "7. **Retention sweep.** 1,000,000 neighbors seeded in set-based SQL "
     "(`HEART_BENCH_RETENTION_NEIGHBORS`), each with a field response, a case, its follow-up, "
     "a call, a phone row and a history row; 100,000 of them (`HEART_BENCH_RETENTION_DUE`) "
     "last had anything happen eight years ago, every other within the last year, and pair 1 "

@@ -24,6 +24,7 @@ BENCHMARKS = (
     "sweep",
     "memory",
     "metrics",
+    "eligible_calls",
     "retention",
     "hsds",
     "fhir_task",
