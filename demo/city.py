@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from calls.models import EligibleCall
 from heart_cases.actors import stamp, system_actor
 from heart_cases.calendar import add_business_days
 from heart_cases.models import ELIGIBLE_CALL_TYPES, Case, FieldResponse, Need
@@ -58,6 +59,8 @@ from referrals.services import (
     referral_create,
     referral_transition,
 )
+
+from .calls import eligible_calls_load
 
 DEMO_PASSWORD = "heart-demo"  # noqa: S105 - demo accounts on a local machine only
 
@@ -317,12 +320,17 @@ class DemoCity:
         options = {"responses": responses, "days": days, "if_empty": if_empty}
         if FieldResponse.objects.exists():
             # The history is loaded once: a second run adds none (and logs no attempt twice).
+            # Demo data from before eligible calls gets the demo's year of them, once.
+            calls = self._eligible_calls_retrofit()
             if options["if_empty"]:
                 if not Service.objects.exists():
                     # Demo data from before the directory had services: add the directory.
                     with transaction.atomic():
                         self._providers()
                     self.write("Demo data already loaded; added the demo provider directory.")
+                    return
+                if calls:
+                    self.write(f"Demo data already loaded; added {calls} eligible calls.")
                     return
                 self.write("Demo data already loaded; nothing to do.")
                 return
@@ -332,7 +340,8 @@ class DemoCity:
                 self._pairs()
             self.write(
                 f"Demo data already loaded ({FieldResponse.objects.count()} field responses): "
-                "brought the directory, staff and pairs up to date and added no history."
+                "brought the directory, staff and pairs up to date and added no history"
+                + (f" but {calls} eligible calls." if calls else ".")
             )
             return
         try:
@@ -391,15 +400,30 @@ class DemoCity:
         from .workspace import workspace_load
 
         day = workspace_load(time_machine=time_machine, now=now)
+        # After every field response is recorded: each gets its call under its own incident.
+        demand = eligible_calls_load(now=now, actor=history.cad)
         self.write(
             f"Demo city loaded: {len(STAFF)} staff, {len(pairs)} pairs, {len(PROVIDERS)} "
             f"providers, {count} field responses, {history.attempts} contact attempts, "
             f"{history.referrals} referrals made over those days and {referrals} open referrals "
             f"for the providers' inboxes; and {day.contacts} contacts, {day.notes} case notes, "
             f"{day.duplicates} possible duplicates to review, {day.responses} field responses "
-            f"from other sources or asking for a debrief. Password for every demo login: "
+            f"from other sources or asking for a debrief; {demand.total} eligible calls over "
+            f"the past year. Password for every demo login: "
             f"{DEMO_PASSWORD}"
         )
+
+    def _eligible_calls_retrofit(self) -> int:
+        """The demo's eligible calls for a demo database loaded before there were any: only
+        where the demo's own encounters and CAD account are, never on a real program's data."""
+        cad = get_user_model().objects.filter(username="cad").first()
+        if (
+            cad is None
+            or EligibleCall.objects.exists()
+            or not FieldResponse.objects.filter(narrative="Demo encounter.").exists()
+        ):
+            return 0
+        return eligible_calls_load(now=timezone.now(), actor=cad).total
 
     # Referrals on open cases, one per scenario: (provider, need, how long ago it was made,
     # what the provider did since). "chase-due" is made far enough back that the next sweep
