@@ -14,12 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, Expression, Q, QuerySet, Value
+from django.db.models import CharField, Expression, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from .actors import stamp
-from .history import insert_with_history
+from .history import insert_all_with_history, insert_with_history
 from .hooks import FollowUpRef, registry
 from .models import (
     AccessLog,
@@ -153,13 +153,13 @@ def field_response_record(*, actor: User, data: FieldResponseInput) -> IntakeRes
 def _record(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
     """A replay (or the CAD's take-over of a hand entry) of a response already recorded under
     this (incident_number, unit), else a new record; the match keys are locked first."""
-    existing_id = _lock_match_keys_and_find(data)
+    existing_id, found = _lock_match_keys_and_find(data)
     if existing_id is not None:
         existing = FieldResponse.objects.select_related("case", "neighbor").get(pk=existing_id)
         return _replay_or_take_over(
             actor=actor, existing=existing, data=data, fingerprint=fingerprint
         )
-    return _record_new(actor=actor, data=data, fingerprint=fingerprint)
+    return _record_new(actor=actor, data=data, fingerprint=fingerprint, found=found)
 
 
 def _replay_or_take_over(
@@ -295,26 +295,27 @@ def _replay(existing: FieldResponse, fingerprint: str) -> IntakeResult:
     )
 
 
-def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> IntakeResult:
+def _record_new(
+    *, actor: User, data: FieldResponseInput, fingerprint: str, found: _Matches | None = None
+) -> IntakeResult:
     reason = f"Field response {data.incident_number} from {data.unit}"
     if data.source != FieldResponseSource.CAD:
         reason += f" ({FieldResponseSource(data.source).label})"
-    neighbor, matched, duplicates = neighbor_match_or_create(
-        actor=actor, data=data.neighbor, reason=reason
+    neighbor, matched, duplicates, rows, alike, open_case = _neighbor_matched_or_new(
+        actor=actor, data=data.neighbor, reason=reason, found=found
     )
     # A neighbor created just now has no cases, and no other transaction can see it yet.
-    case = (
-        Case.objects.filter(neighbor=neighbor, status=Case.Status.OPEN).first() if matched else None
-    )
+    case = open_case if matched else None
     case_created = case is None
     if case is None:
-        case = case_open(
+        case = _case_new(
             actor=actor,
             neighbor=neighbor,
             opened_at=timezone.now(),
             reason=reason,
             first_of_neighbor=not matched,
         )
+        rows.append(case)
 
     field_response = stamp(
         FieldResponse(
@@ -345,7 +346,10 @@ def _record_new(*, actor: User, data: FieldResponseInput, fingerprint: str) -> I
         actor=actor,
         reason=reason,
     )
-    insert_with_history(field_response)
+    # A new neighbor, its phone, its case and the response (those of them new): one statement.
+    insert_all_with_history(*rows, field_response)
+    if not matched:
+        duplicates = _record_likenesses(actor=actor, neighbor=neighbor, found=alike)
     if data.debrief_requested:
         debrief_request(actor=actor, field_response=field_response, reason=reason)
 
@@ -388,30 +392,55 @@ def _match_keys(data: NeighborInput) -> list[str]:
     return sorted(keys)
 
 
-def _lock_match_keys_and_find(data: FieldResponseInput) -> int | None:
-    """Lock the neighbor's match keys, and find the id of the response already recorded under
-    this (incident_number, unit), if any, in one statement.
+# The neighbor with the same phone, the one with the same name and date of birth (each as
+# its root's id), and the weaker likenesses as (likeness, id): see _match_ids.
+_Matches = tuple[int | None, int | None, list[tuple[int, int]]]
+
+
+def _lock_match_keys_and_find(data: FieldResponseInput) -> tuple[int | None, _Matches | None]:
+    """Lock the neighbor's match keys, find the id of the response already recorded under
+    this (incident_number, unit), if any, and find the neighbor's matches: one round trip on
+    PostgreSQL (two statements in one query string), the matches None elsewhere.
 
     Two intakes that could match the same person wait for each other, so the second one finds
     the neighbor the first created instead of creating a twin. Sorted to avoid deadlocks.
     SQLite serialises writers already (transaction_mode IMMEDIATE). The lookup sees what was
     committed when the statement began, as it did when it ran before the transaction; a
-    response committed after that is caught by the unique constraint and replayed."""
+    response committed after that is caught by the unique constraint and replayed. The match
+    is the second statement: under READ COMMITTED each statement of a query string takes its
+    own snapshot, so it starts once the locks are held and sees what their last holder
+    committed, as a statement of its own would."""
     if connection.vendor != "postgresql":
         found = _field_response_by_key(data)
-        return found.pk if found is not None else None
+        return (found.pk if found is not None else None), None
     keys = _match_keys(data.neighbor)
     # PostgreSQL evaluates a select list left to right, so the locks in key order.
     locks = "".join(["pg_advisory_xact_lock(hashtextextended(%s, 0)), "] * len(keys))
     table = connection.ops.quote_name(FieldResponse._meta.db_table)
+    statement = (
+        f"SELECT {locks}(SELECT id FROM {table} "  # noqa: S608 (placeholders only)
+        "WHERE incident_number = %s AND unit = %s LIMIT 1)"
+    )
+    params: list[Any] = [*keys, data.incident_number, data.unit]
+    match_sql, match_params = _match_sql(data.neighbor)
+    # Several statements in one string need the simple query protocol: psycopg's client-side
+    # binding cursor (Django's default); with server-side binding, one statement each.
+    together = bool(match_sql) and not connection.settings_dict.get("OPTIONS", {}).get(
+        "server_side_binding"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {locks}(SELECT id FROM {table} "  # noqa: S608 (placeholders only)
-            "WHERE incident_number = %s AND unit = %s LIMIT 1)",
-            [*keys, data.incident_number, data.unit],
-        )
-        row = cursor.fetchone()
-    return row[-1]
+        if together:
+            cursor.execute(f"{statement}; {match_sql}", [*params, *match_params])
+        else:
+            cursor.execute(statement, params)
+        existing_id = cursor.fetchone()[-1]
+        if not match_sql:
+            return existing_id, (None, None, [])
+        if together:
+            cursor.nextset()
+        else:
+            cursor.execute(match_sql, match_params)
+        return existing_id, _matches_from_rows(cursor.fetchall())
 
 
 def _root(neighbor: Neighbor) -> Neighbor:
@@ -419,42 +448,30 @@ def _root(neighbor: Neighbor) -> Neighbor:
     return neighbor.linked_to if neighbor.linked_to_id else neighbor  # type: ignore[return-value]
 
 
-def _match_ids(data: NeighborInput) -> tuple[int | None, int | None, list[tuple[int, int]]]:
+def _match_ids(data: NeighborInput) -> _Matches:
     """The neighbor (the root of a linked duplicate) with the same E.164 phone, and the one
     with the same first name, last name and date of birth, as ids; and the weaker likenesses
     (see _likenesses) as (likeness, id), for the record created when neither matches. One
     query."""
-    queries: list[QuerySet[Any, Any]] = []
-    if data.phone:
-        queries.append(
-            NeighborPhone.objects.filter(number=data.phone)
-            .order_by("neighbor_id")
-            .annotate(key=Value("phone"))
-            .values_list("key", "neighbor_id", "neighbor__linked_to_id")[:1]
-        )
-    if data.first_name and data.last_name and data.date_of_birth:
-        queries.append(
-            Neighbor.objects.filter(
-                first_name_key=name_key(data.first_name),
-                last_name_key=name_key(data.last_name),
-                date_of_birth=data.date_of_birth,
-            )
-            .order_by("id")
-            .annotate(key=Value("name"))
-            .values_list("key", "id", "linked_to_id")[:1]
-        )
-    likenesses = _likenesses(
-        first_name_key=name_key(data.first_name),
-        last_name_key=name_key(data.last_name),
-        alias_key=name_key(data.alias),
-        date_of_birth=data.date_of_birth,
-    )
-    queries += [
-        _likeness_query(condition, index) for index, (condition, _why) in enumerate(likenesses)
-    ]
+    sql, params = _match_sql(data)
+    if not sql:
+        return None, None, []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _matches_from_rows(cursor.fetchall())
+
+
+def _column_of(model: Any, name: str) -> str:
+    """The column of a model's concrete field (get_field's type also allows relations' far
+    ends, which have none)."""
+    field: Any = model._meta.get_field(name)
+    return str(field.column)
+
+
+def _matches_from_rows(rows: list[Any]) -> _Matches:
     found: dict[str, int] = {}
     alike: list[tuple[int, int]] = []
-    for key, own, linked_to in _all_rows(queries):
+    for key, own, linked_to in rows:
         if key in ("phone", "name"):
             found[key] = linked_to or own
         else:
@@ -462,12 +479,61 @@ def _match_ids(data: NeighborInput) -> tuple[int | None, int | None, list[tuple[
     return found.get("phone"), found.get("name"), alike
 
 
-def _all_rows(queries: list[QuerySet[Any, Any]]) -> list[Any]:
-    """The rows of several limited queries: one UNION ALL where the database can combine
-    limited, ordered queries (PostgreSQL), else one query each (SQLite)."""
-    if len(queries) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        return list(queries[0].union(*queries[1:], all=True))
-    return [row for query in queries for row in query]
+def _match_sql(data: NeighborInput) -> tuple[str, list[Any]]:
+    """_match_ids's query, written out: each part limited and ordered, as (key, id,
+    linked_to_id), in one UNION ALL ("" when there is nothing to match by). Written by hand
+    rather than by the ORM because compiling the ORM's union of up to five querysets was the
+    largest part of an intake's Python time (issue 19); the names come from the models."""
+    quote = connection.ops.quote_name
+    neighbor = quote(Neighbor._meta.db_table)
+    phone = quote(NeighborPhone._meta.db_table)
+    owner = quote(_column_of(NeighborPhone, "neighbor"))
+    number = quote(_column_of(NeighborPhone, "number"))
+    parts: list[str] = []
+    params: list[Any] = []
+
+    def column(name: str) -> str:
+        return quote(_column_of(Neighbor, name))
+
+    def part(select: str, limit: int) -> None:
+        parts.append(f"SELECT * FROM ({select} LIMIT {limit}) AS m{len(parts)}")  # noqa: S608
+
+    if data.phone:
+        part(
+            f"SELECT 'phone' AS k, p.{owner} AS own, n.{column('linked_to')} AS linked "  # noqa: S608
+            f"FROM {phone} p JOIN {neighbor} n ON n.{column('id')} = p.{owner} "
+            f"WHERE p.{number} = %s ORDER BY p.{owner}",
+            1,
+        )
+        params.append(data.phone)
+    if data.first_name and data.last_name and data.date_of_birth:
+        part(
+            f"SELECT 'name' AS k, {column('id')} AS own, {column('linked_to')} AS linked "  # noqa: S608
+            f"FROM {neighbor} WHERE {column('first_name_key')} = %s AND "
+            f"{column('last_name_key')} = %s AND {column('date_of_birth')} = %s "
+            f"ORDER BY {column('id')}",
+            1,
+        )
+        params += [name_key(data.first_name), name_key(data.last_name), data.date_of_birth]
+    likenesses = _likenesses(
+        first_name_key=name_key(data.first_name),
+        last_name_key=name_key(data.last_name),
+        alias_key=name_key(data.alias),
+        date_of_birth=data.date_of_birth,
+    )
+    for index, (condition, _why) in enumerate(likenesses):
+        # Each condition is equalities on the neighbor's own columns (see _likenesses).
+        terms = []
+        for name, value in condition.children:  # type: ignore[misc]
+            terms.append(f"{column(name)} = %s")
+            params.append(value)
+        part(
+            f"SELECT '{index}' AS k, {column('id')} AS own, {column('linked_to')} AS linked "  # noqa: S608
+            f"FROM {neighbor} WHERE {' AND '.join(terms)} ORDER BY {column('id')}",
+            _LIKENESS_LIMIT,
+        )
+    # The statement is the models' names and placeholders.
+    return " UNION ALL ".join(parts), params
 
 
 def _lock_root(neighbor_id: int) -> Neighbor:
@@ -479,13 +545,81 @@ def _lock_root(neighbor_id: int) -> Neighbor:
     return neighbor
 
 
-def neighbor_match_or_create(
-    *, actor: User, data: NeighborInput, reason: str
-) -> tuple[Neighbor, bool, list[PossibleDuplicate]]:
+def _lock_root_and_read(neighbor_id: int, phone: str) -> tuple[Neighbor, bool | None, Case | None]:
+    """_lock_root, and then whether the record has this phone and its open case: one round
+    trip on PostgreSQL (three statements in one query string, each with its own snapshot, the
+    last two taken once the row lock is held, as statements of their own would be). Whether it
+    has the phone is None where not read (elsewhere, or a record linked into another)."""
+    if connection.vendor != "postgresql" or connection.settings_dict.get("OPTIONS", {}).get(
+        "server_side_binding"
+    ):
+        neighbor = _lock_root(neighbor_id)
+        return neighbor, None, _open_case(neighbor)
+    quote = connection.ops.quote_name
+    neighbors, phones, cases = (
+        quote(model._meta.db_table) for model in (Neighbor, NeighborPhone, Case)
+    )
+    neighbor_columns = ", ".join(quote(str(f.column)) for f in Neighbor._meta.concrete_fields)
+    case_columns = ", ".join(quote(str(f.column)) for f in Case._meta.concrete_fields)
+    statement = (
+        f"SELECT {neighbor_columns} FROM {neighbors} WHERE id = %s FOR UPDATE; "  # noqa: S608
+        f"SELECT EXISTS (SELECT 1 FROM {phones} WHERE neighbor_id = %s AND number = %s); "
+        f"SELECT {case_columns} FROM {cases} WHERE neighbor_id = %s AND status = %s "
+        "ORDER BY id LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [neighbor_id, neighbor_id, phone, neighbor_id, Case.Status.OPEN])
+        neighbor_row = cursor.fetchone()
+        cursor.nextset()
+        (has_phone,) = cursor.fetchone()
+        cursor.nextset()
+        case_row = cursor.fetchone()
+    if neighbor_row is None:
+        raise Neighbor.DoesNotExist(f"Neighbor {neighbor_id} does not exist.")
+    neighbor = _from_row(Neighbor, neighbor_row)
+    if neighbor.linked_to_id:
+        # Linked into another record meanwhile: that one is the record (rare; as before).
+        neighbor = Neighbor.objects.select_for_update().get(pk=neighbor.linked_to_id)
+        return neighbor, None, _open_case(neighbor)
+    case = _from_row(Case, case_row) if case_row is not None else None
+    if case is not None:
+        case.neighbor = neighbor  # type: ignore[assignment]
+    return neighbor, bool(has_phone), case
+
+
+def _open_case(neighbor: Neighbor) -> Case | None:
+    return Case.objects.filter(neighbor=neighbor, status=Case.Status.OPEN).first()
+
+
+def _from_row(model: Any, row: Any) -> Any:
+    """An instance from a row of all its concrete columns, converted as the ORM converts them."""
+    values = [
+        _convert(field, value)
+        for field, value in zip(model._meta.concrete_fields, row, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
+
+
+def _convert(field: Any, value: Any) -> Any:
+    expression = field.get_col(field.model._meta.db_table)
+    for converter in [
+        *connection.ops.get_db_converters(expression),
+        *field.get_db_converters(connection),
+    ]:
+        value = converter(value, expression, connection)
+    return value
+
+
+def _neighbor_matched_or_new(
+    *, actor: User, data: NeighborInput, reason: str, found: _Matches | None
+) -> tuple[Neighbor, bool, list[PossibleDuplicate], list[Any], list[tuple[int, int]], Case | None]:
     """Find the neighbor by the same E.164 phone, or the same first name, last name and date
-    of birth, and lock its row; else create one and keep weaker likenesses as possible
-    duplicates."""
-    by_phone, by_name, alike = _match_ids(data)
+    of birth (`found`, else looked up now), and lock its row; else a new neighbor and its phone,
+    not yet inserted (the caller inserts them with the case and the response in one statement)
+    and the weaker likenesses to keep as possible duplicates once it is. Returns the neighbor,
+    whether it matched, the possible duplicates recorded, the rows to insert, the
+    likenesses, and a matched neighbor's open case (if any)."""
+    by_phone, by_name, alike = found if found is not None else _match_ids(data)
     matched_id = by_phone or by_name
     if matched_id is not None:
         duplicates = []
@@ -500,9 +634,11 @@ def neighbor_match_or_create(
                     ),
                 )
             )
-        matched = _lock_root(matched_id)
-        _neighbor_update_from_intake(actor=actor, neighbor=matched, data=data, reason=reason)
-        return matched, True, [d for d in duplicates if d is not None]
+        matched, has_phone, open_case = _lock_root_and_read(matched_id, data.phone)
+        _neighbor_update_from_intake(
+            actor=actor, neighbor=matched, data=data, reason=reason, has_phone=has_phone
+        )
+        return matched, True, [d for d in duplicates if d is not None], [], [], open_case
 
     neighbor = stamp(
         Neighbor(
@@ -523,16 +659,21 @@ def neighbor_match_or_create(
         actor=actor,
         reason=reason,
     )
-    insert_with_history(neighbor)
+    rows: list[Any] = [neighbor]
     if data.phone:
-        insert_with_history(
+        rows.append(
             stamp(NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason)
         )
-    return neighbor, False, _record_likenesses(actor=actor, neighbor=neighbor, found=alike)
+    return neighbor, False, [], rows, alike, None
 
 
 def _neighbor_update_from_intake(
-    *, actor: User, neighbor: Neighbor, data: NeighborInput, reason: str
+    *,
+    actor: User,
+    neighbor: Neighbor,
+    data: NeighborInput,
+    reason: str,
+    has_phone: bool | None = None,
 ) -> None:
     """Fill in what the record lacked and take the newest language and shelter status; never
     overwrite a name or date of birth a navigator may have corrected."""
@@ -558,7 +699,9 @@ def _neighbor_update_from_intake(
         neighbor.last_name_key = name_key(neighbor.last_name)
         neighbor.alias_key = name_key(neighbor.alias)
         stamp(neighbor, actor=actor, reason=reason).save()
-    if data.phone and not neighbor.phones.filter(number=data.phone).exists():
+    if has_phone is None:
+        has_phone = bool(data.phone) and neighbor.phones.filter(number=data.phone).exists()
+    if data.phone and not has_phone:
         stamp(
             NeighborPhone(neighbor=neighbor, number=data.phone), actor=actor, reason=reason
         ).save()
@@ -590,17 +733,6 @@ def _likenesses(
     if alias_key:
         likeness.append((Q(alias_key=alias_key), gettext_noop("same alias")))
     return likeness
-
-
-def _likeness_query(condition: Q, index: int) -> QuerySet[Any, Any]:
-    """Up to ten neighbors alike by one likeness, the oldest first, as (the likeness's index as
-    text, id, linked_to_id): rows of the match's query."""
-    return (
-        Neighbor.objects.filter(condition)
-        .order_by("id")
-        .annotate(key=Value(str(index)))
-        .values_list("key", "id", "linked_to_id")[:_LIKENESS_LIMIT]
-    )
 
 
 def _record_likenesses(
@@ -674,6 +806,26 @@ def case_open(
 ) -> Case:
     """Open a case, linked to the neighbor's last closed one (none when the caller knows this
     is the neighbor's first)."""
+    return insert_with_history(
+        _case_new(
+            actor=actor,
+            neighbor=neighbor,
+            opened_at=opened_at,
+            reason=reason,
+            first_of_neighbor=first_of_neighbor,
+        )
+    )
+
+
+def _case_new(
+    *,
+    actor: User,
+    neighbor: Neighbor,
+    opened_at: datetime,
+    reason: str,
+    first_of_neighbor: bool = False,
+) -> Case:
+    """The case case_open inserts, not yet inserted (for insert_all_with_history)."""
     previous = (
         None
         if first_of_neighbor
@@ -681,7 +833,7 @@ def case_open(
         .order_by("-closed_at")
         .first()
     )
-    case = stamp(
+    return stamp(
         Case(
             number=(
                 NextCaseNumber(opened_at)
@@ -695,7 +847,6 @@ def case_open(
         actor=actor,
         reason=reason,
     )
-    return insert_with_history(case)
 
 
 @transaction.atomic
