@@ -767,60 +767,46 @@ class YearEnd(Func):
         )
 
 
-class HoursBetween(Func):
+class _TimeBetween(Func):
+    """`end` minus `start`, in the unit the subclass's templates give (null if either is
+    null): PostgreSQL's `end - start` interval, SQLite's difference of Julian days."""
+
+    arity = 2
+    postgresql_template = ""
+    sqlite_template = ""
+
+    def __init__(self, start: Any, end: Any, **extra: Any) -> None:
+        super().__init__(end, start, **extra)  # rendered as "end - start"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template=self.postgresql_template, arg_joiner=" - ", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=self.sqlite_template,
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+class HoursBetween(_TimeBetween):
     """Hours from `start` to `end`, as a float (null if either is null)."""
 
     output_field = FloatField()
-    arity = 2
-
-    def __init__(self, start: Any, end: Any, **extra: Any) -> None:
-        super().__init__(end, start, **extra)  # rendered as "end - start"
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::float8 / 3600",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(julianday(%(expressions)s)) * 24.0",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
+    postgresql_template = "EXTRACT(EPOCH FROM (%(expressions)s))::float8 / 3600"
+    sqlite_template = "(julianday(%(expressions)s)) * 24.0"
 
 
-class SecondsBetween(Func):
+class SecondsBetween(_TimeBetween):
     """Whole seconds from `start` to `end` (rounded), as an integer (null if either is null)."""
 
     output_field = BigIntegerField()
-    arity = 2
-
-    def __init__(self, start: Any, end: Any, **extra: Any) -> None:
-        super().__init__(end, start, **extra)  # rendered as "end - start"
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="round(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(round((julianday(%(expressions)s)) * 86400.0) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
+    postgresql_template = "round(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint"
+    sqlite_template = "CAST(round((julianday(%(expressions)s)) * 86400.0) AS INTEGER)"
 
 
 def _insert_select(
