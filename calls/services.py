@@ -95,7 +95,7 @@ def _record(*, actor: User, items: Sequence[EligibleCallInput], source: str) -> 
     statuses: list[Status] = ["unchanged"] * len(items)
     for indexes in rounds:
         chosen = [items[i] for i in indexes]
-        areas = _in_service_area(chosen)
+        areas = in_service_area_of(chosen)
         written = _upsert(chosen, areas, source=source, actor=actor, now=now, reasons=reasons)
         for index in indexes:
             created = written.get(items[index].incident_number)
@@ -104,7 +104,7 @@ def _record(*, actor: User, items: Sequence[EligibleCallInput], source: str) -> 
     return statuses
 
 
-def _in_service_area(items: list[EligibleCallInput]) -> list[bool | None]:
+def in_service_area_of(items: Sequence[EligibleCallInput]) -> list[bool | None]:
     """Whether each call is inside its program's service area (None without a location or an
     area), asked once per program for the whole batch."""
     # Imported here: calls.areas reads the configured polygons and is its own module.

@@ -42,7 +42,7 @@ from shapely.geometry import shape
 
 from calls.areas import in_service_area_many
 from calls.models import CallSource, EligibleCall, OtherResponder, Outcome
-from calls.services import EligibleCallInput, eligible_calls_record_batch
+from calls.services import EligibleCallInput, eligible_calls_record_batch, in_service_area_of
 from heart_cases.calendar import is_holiday
 from heart_cases.models import ELIGIBLE_CALL_TYPES, FieldResponse, FieldResponseSource
 
@@ -315,14 +315,7 @@ def _bulk_write(items: list[EligibleCallInput], *, actor: User, now: datetime) -
     written. The ORM's bulk_create (with simple-history's bulk_create_with_history) took
     17 s for the year, mostly preparing a million values one field at a time; this takes
     well under one."""
-    areas: list[bool | None] = [None] * len(items)
-    by_program: dict[str, list[int]] = {}
-    for index, item in enumerate(items):
-        by_program.setdefault(item.program, []).append(index)
-    for program, indexes in by_program.items():
-        points = [(items[i].latitude, items[i].longitude) for i in indexes]
-        for index, answer in zip(indexes, in_service_area_many(program, points), strict=True):
-            areas[index] = answer
+    areas = in_service_area_of(items)
     quote = connection.ops.quote_name
     meta = EligibleCall._meta
     given = tuple(EligibleCallInput.__dataclass_fields__)
