@@ -40,7 +40,11 @@ SINGLE_RUNS = 100
 FIRST_NAMES = ("Ana", "Luis", "Maya", "Omar", "Rosa", "Tariq", "Keisha", "Jamal", "Elena", "Dana")
 
 
-def intake_body_factory(run_tag: str) -> Any:
+def intake_body_factory(run_tag: str, phones_from: int) -> Any:
+    """Intake bodies numbered i = 0, 1, …: distinct incidents and distinct new neighbors, the
+    phones 919-`phones_from + i`. Each caller takes its own block of numbers: a body whose
+    phone an earlier endpoint already stored would take intake's matched-neighbor path, and
+    the figure would no longer measure a new neighbor's intake."""
     from django.utils import timezone
 
     responded = timezone.now().replace(microsecond=0) - timedelta(hours=2)
@@ -64,8 +68,9 @@ def intake_body_factory(run_tag: str) -> Any:
                 "first_name": FIRST_NAMES[i % len(FIRST_NAMES)],
                 "last_name": f"Load{run_tag}{i:07d}",
                 "date_of_birth": (date(1950, 1, 1) + timedelta(days=i % 20000)).isoformat(),
-                # Distinct valid numbers (919-300-0000 upward), none of them seeded.
-                "phone": f"+1919{3000000 + i:07d}",
+                # Distinct valid numbers, none of them seeded (the seed's are 919-200-0000
+                # upward) nor given to another endpoint.
+                "phone": f"+1919{phones_from + i:07d}",
                 "language": "es" if i % 5 == 0 else "en",
                 "unsheltered": i % 4 == 0,
             },
@@ -91,7 +96,7 @@ def one_at_a_time(bench: Bench, run_tag: str) -> dict[str, Any]:
 
     client = Client()
     headers = {"HTTP_AUTHORIZATION": f"Token {bench.responder_token}"}
-    intake_body = intake_body_factory(f"{run_tag}s")
+    intake_body = intake_body_factory(f"{run_tag}s", phones_from=3000000)
     endpoints = {
         "bare_row": ("/api/v1/bench/bare-row/", lambda i: {"incident_number": f"S{run_tag}-{i}"}),
         "intake": ("/api/v1/field-responses/", intake_body),
@@ -152,8 +157,14 @@ def run(bench: Bench) -> Outcome:
                 "/api/v1/bench/bare-row/",
                 lambda i: {"incident_number": f"BARE-{run_tag}-{i}"},
             ),
-            "sql_rows": ("/api/v1/bench/sql-rows/", intake_body_factory(f"{run_tag}F")),
-            "intake": ("/api/v1/field-responses/", intake_body_factory(run_tag)),
+            "sql_rows": (
+                "/api/v1/bench/sql-rows/",
+                intake_body_factory(f"{run_tag}F", phones_from=4000000),
+            ),
+            "intake": (
+                "/api/v1/field-responses/",
+                intake_body_factory(run_tag, phones_from=5000000),
+            ),
         }
         numbers = {name: itertools.count() for name in endpoints}
         slices: dict[str, list[LoadResult]] = {name: [] for name in endpoints}

@@ -227,6 +227,10 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connections around every task unless this many
+# tasks have not yet run; heart_cases.celery closes them as Django does for a request instead
+# (CONN_MAX_AGE, health checks), so the fixup's count is set beyond reach.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any task's time limit, so a slow task is not handed to a second worker.
     "visibility_timeout": 3600,

@@ -87,3 +87,52 @@ def test_a_real_worker_assigns_the_pair_and_notifies_it(worker, make_pair, respo
     assert history.history_user.username == "system:navigation.assign_case"
     assert Notice.objects.filter(kind="assigned", case_id=case_id).count() == 1
     assert worker.poll() is None
+
+
+def _other_backends() -> set[int]:
+    """The PostgreSQL backends on the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(
+    worker, make_pair, responder, body
+):
+    """Celery's Django fixup would close the connection around every task, so that each
+    assignment (and each sweep batch) started a new PostgreSQL backend; the worker keeps one,
+    as a web process does, for CONN_MAX_AGE (heart_cases.celery)."""
+    from navigation.models import ServiceSchedule
+
+    ServiceSchedule.objects.filter(program="CN").update(active=False)
+    ServiceSchedule.objects.filter(name__startswith="Expanded").update(active=True)
+    make_pair("a", capacity=10)
+    _, client = responder
+    seen: list[set[int]] = []
+    for i in range(4):
+        response = client.post(
+            "/api/v1/field-responses/",
+            body(
+                incident_number=f"REUSE-{i}",
+                neighbor={
+                    "first_name": f"Reuse{i}",
+                    "last_name": "Worker",
+                    "phone": f"+19195557{i:03d}",
+                },
+            ),
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        case_id = response.json()["case"]["id"]
+        assert wait_for(
+            lambda case_id=case_id: PairAssignment.objects.filter(
+                case_id=case_id, ended_at__isnull=True
+            ).exists()
+        ), f"the worker did not assign case {case_id} within 60 s"
+        time.sleep(0.3)  # past the task's end, where the fixup would have closed it
+        seen.append(_other_backends())
+    assert all(len(backends) == 1 for backends in seen), seen
+    assert len(set.union(*seen)) == 1, f"a new backend for each task: {seen}"
