@@ -74,13 +74,28 @@ CASE_ORDERINGS: dict[str, tuple[str, ...]] = {
 CASE_ORDERING_DEFAULT = ("-id",)
 
 
+class _UtcText(Func):
+    """A time as the 20 digits YYYYMMDDHHMISSUSUSUS of its UTC date and time, which sort as
+    the times do."""
+
+    function = "to_char"
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        # SQLite keeps a time as the text 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC (Django's
+        # format; the fraction only when it is not zero): its digits, the fraction padded.
+        parts = [f"substr(%(expressions)s, {start}, {length})" for start, length in _DIGITS]
+        template = " || ".join([*parts, "substr(%(expressions)s || '.000000', 21, 6)"])
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
+# Where the year, month, day, hour, minute and second stand in SQLite's text of a time.
+_DIGITS = ((1, 4), (6, 2), (9, 2), (12, 2), (15, 2), (18, 2))
+
+
 def _utc_text(field: str) -> Func:
-    return Func(
-        F(field),
-        function="to_char",
-        template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')",
-        output_field=CharField(),
-    )
+    return _UtcText(F(field))
 
 
 def _id_text() -> Func:

@@ -63,8 +63,10 @@ def hsds_uuid(kind: str, hsds_id: str) -> str:
         return str(uuid.uuid5(HEART_NAMESPACE, f"{kind}:{hsds_id}"))
 
 
+@lru_cache(maxsize=64)
 def need_term_id(need: str) -> str:
-    """The HSDS taxonomy term id of one of the program's needs."""
+    """The HSDS taxonomy term id of one of the program's needs (cached: every service served
+    fully nested asks for its need's)."""
     return str(uuid.uuid5(HEART_NAMESPACE, f"taxonomy_term:{need}"))
 
 

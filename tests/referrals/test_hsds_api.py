@@ -277,6 +277,41 @@ def test_a_service_fully_nested_keeps_its_structure(api, directory):
     assert attribute["taxonomy_term_id"] == need_term_id("mental_health")
 
 
+def test_a_location_shared_by_services_on_a_page_shows_everything_under_each(api, directory):
+    """A page's locations are read joined to its services' links, one row per link and
+    address, and their phones and schedules with the services': each location still shows
+    each of its addresses once, a phone of both a service and a location shows under both,
+    and the location is the same as its organization shows it."""
+    east, clinic = directory["east"], directory["clinic"]
+    ServiceLocation.objects.create(service=clinic, location=east)
+    Address.objects.create(
+        location=east,
+        address_1="PO Box 9",
+        city="Durham",
+        state_province="NC",
+        postal_code="27702",
+        country="US",
+        address_type="postal",
+    )
+    Schedule.objects.create(location=east, byday="SA", opens_at=time(10), closes_at=time(14))
+    Phone.objects.create(service=clinic, location=east, number="+1 919 555 0199")
+    body = api.get("/hsds/services", {"full": "true", "per_page": 50}).json()
+    assert_page(body, "service.json")
+    by_name = {service["name"]: service for service in body["contents"]}
+    shown = []
+    for name in ("Clinic", "Counseling en español"):
+        [at] = by_name[name]["service_at_locations"]
+        location = at["location"]
+        assert [a["address_1"] for a in location["addresses"]] == ["412 N Alston Ave", "PO Box 9"]
+        assert [p["number"] for p in location["phones"]] == ["+1 919 555 0199"]
+        assert [(s["byday"], s["opens_at"]) for s in location["schedules"]] == [("SA", "10:00")]
+        shown.append(location)
+    assert [p["number"] for p in by_name["Clinic"]["phones"]] == ["+1 919 555 0199"]
+    assert by_name["Clinic"]["phones"][0]["service_id"] == clinic.hsds_id
+    organization = api.get(f"/hsds/organizations/{directory['casa'].hsds_id}").json()
+    assert organization["locations"] == shown[:1] == shown[1:]
+
+
 def test_rows_from_before_structure_show_their_one_line_phone_and_hours(api, directory):
     groceries: Service = directory["groceries"]
     body = api.get(f"/hsds/services/{groceries.hsds_id}").json()
