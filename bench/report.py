@@ -218,7 +218,12 @@ def _git() -> dict[str, Any]:
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
-    changed = [line for line in git("status", "--porcelain").splitlines() if line]
+    # The benchmark's own outputs (this file and the results) are not changes to what it ran.
+    changed = [
+        line
+        for line in git("status", "--porcelain").splitlines()
+        if line and not line[3:].startswith(("BENCHMARKS.md", "bench/results/"))
+    ]
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_files": len(changed)}
 
 
