@@ -11,6 +11,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -93,6 +94,13 @@ def _why_intake_open_loop(results: dict[str, Any]) -> str:
         "Requests arrive on a schedule, so a slow one delays those behind it only while both "
         "gunicorn workers are busy; the latency is the request's own time plus that wait. One "
         f"intake alone took {single.get('p50_ms', '?')} ms in process. " + "; ".join(parts) + "."
+        " Every intake commits, and a commit waits until the disk has its WAL: on this "
+        "machine's shared virtual disk that usually takes well under a millisecond and now "
+        "and then stalls for hundreds (timed in process on 2026-12-02: COMMITs of 258, 358 and "
+        "1,576 ms among 1,500 intakes, while an idle probe's fdatasync had p99 33 ms and max "
+        "650 ms); a stall holds both workers and every request scheduled behind it. Before "
+        "this run"
+        f"{_disk_sync_words(results.get('machine', {}).get('disk_sync')) or ': not measured'}."
     )
 
 
@@ -227,12 +235,60 @@ def _git() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_files": len(changed)}
 
 
+def disk_sync_latency(directory: Path, seconds: float = 10.0) -> dict[str, Any]:
+    """How long the disk under PostgreSQL takes to make 8 kB durable (write, then fdatasync,
+    as a commit flushes the WAL), 50 times a second for `seconds`: a commit waits this long
+    whatever the code does, and on a shared virtual disk it stalls now and then."""
+    probe = directory / f".heart-bench-fsync-{os.getpid()}"
+    latencies: list[float] = []
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        return {"error": str(exc)}
+    try:
+        block = b"\0" * 8192
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            os.pwrite(fd, block, (len(latencies) % 128) * 8192)
+            started = time.perf_counter()
+            os.fdatasync(fd)
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.02)
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
+    latencies.sort()
+
+    def at(fraction: float) -> float:
+        return round(latencies[min(int(len(latencies) * fraction), len(latencies) - 1)], 2)
+
+    return {
+        "directory": str(directory),
+        "syncs": len(latencies),
+        "p50_ms": at(0.5),
+        "p99_ms": at(0.99),
+        "max_ms": round(latencies[-1], 1),
+        "over_50_ms": sum(1 for value in latencies if value > 50),
+    }
+
+
+def _disk_sync_words(sync: dict[str, Any] | None) -> str:
+    if not sync or "p50_ms" not in sync:
+        return ""
+    return (
+        f", fdatasync p50 {sync['p50_ms']} ms, p99 {sync['p99_ms']} ms, max {sync['max_ms']} ms "
+        f"({sync['over_50_ms']} of {sync['syncs']} over 50 ms)"
+    )
+
+
 def machine_facts(bench: Any) -> dict[str, Any]:
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
+        cursor.execute("SHOW data_directory")
+        data_directory = Path(cursor.fetchone()[0])
     redis_version = bench.redis_client().info("server").get("redis_version", "?")
     cpu = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -255,6 +311,8 @@ def machine_facts(bench: Any) -> dict[str, Any]:
         "celery": version("celery"),
         "gunicorn": version("gunicorn"),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        # Beside the data directory (same disk), where this process may write.
+        "disk_sync": disk_sync_latency(data_directory.parent),
         "git": _git(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -298,6 +356,7 @@ def save(
                 "wall_seconds": run.get("wall_seconds"),
                 "commit": machine.get("git", {}).get("commit"),
                 "uncommitted_files": machine.get("git", {}).get("uncommitted_files"),
+                "disk_sync": machine.get("disk_sync"),
                 "load_average_at_start": machine.get("load_average_at_start"),
                 "figures": [
                     {
@@ -336,6 +395,7 @@ def _full_runs(full_runs: list[dict[str, Any]]) -> list[str]:
             f"{' + uncommitted files' if run.get('uncommitted_files') else ''}, "
             f"{run.get('wall_seconds', 0) / 60:.0f} min, load average at start "
             f"{(run.get('load_average_at_start') or ['?'])[0]}"
+            f"{_disk_sync_words(run.get('disk_sync'))}"
             for k, run in enumerate(last)
         )
         + ".",
@@ -485,6 +545,9 @@ def render(results: dict[str, Any], full_runs: list[dict[str, Any]] | None = Non
         f"Celery {machine.get('celery', '?')}, gunicorn {machine.get('gunicorn', '?')}",
         f"- Load average when the run started: {machine.get('load_average_at_start', '?')} "
         f"— {machine.get('date', '?')}",
+        "- The disk under PostgreSQL before the run (8 kB written and fdatasync'd 50 times a "
+        "second for 10 s, as a commit flushes the WAL; a commit waits at least this long)"
+        f"{_disk_sync_words(machine.get('disk_sync')) or ': not measured'}",
         f"- Code: commit {machine.get('git', {}).get('commit', '?')}, "
         + (
             f"plus {uncommitted} uncommitted files in the work tree during the run"

@@ -16,6 +16,7 @@ from heart_cases import celery_app
 from navigation.models import Notice, PairAssignment
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_APP_NAME = "heart-test-worker"
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker needs a shared DB"),
@@ -34,6 +35,8 @@ def worker():
         "DJANGO_SECRET_KEY": "worker-test",
         "DJANGO_DEBUG": "false",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # Names the worker's connections in pg_stat_activity (libpq reads it).
+        "PGAPPNAME": WORKER_APP_NAME,
     }
     process = subprocess.Popen(
         [
@@ -89,12 +92,14 @@ def test_a_real_worker_assigns_the_pair_and_notifies_it(worker, make_pair, respo
     assert worker.poll() is None
 
 
-def _other_backends() -> set[int]:
-    """The PostgreSQL backends on the test database other than this test's own."""
+def _worker_backends() -> set[int]:
+    """The PostgreSQL backends of the worker's connections (other tests may leave their own
+    connections to the test database open)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            "AND application_name = %s",
+            [WORKER_APP_NAME],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -133,6 +138,6 @@ def test_the_worker_keeps_its_database_connection_from_task_to_task(
             ).exists()
         ), f"the worker did not assign case {case_id} within 60 s"
         time.sleep(0.3)  # past the task's end, where the fixup would have closed it
-        seen.append(_other_backends())
+        seen.append(_worker_backends())
     assert all(len(backends) == 1 for backends in seen), seen
     assert len(set.union(*seen)) == 1, f"a new backend for each task: {seen}"
