@@ -230,7 +230,8 @@ def _git() -> dict[str, Any]:
     changed = [
         line
         for line in git("status", "--porcelain").splitlines()
-        if line and not line[3:].startswith(("BENCHMARKS.md", "bench/results/"))
+        # (`git()` strips the output, so the first line may have lost its leading blank.)
+        if line and not line[2:].lstrip().startswith(("BENCHMARKS.md", "bench/results/"))
     ]
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_files": len(changed)}
 
