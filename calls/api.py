@@ -22,6 +22,8 @@ from heart_cases.api_common import (
     AwareDateTimeField,
     DetailSerializer,
     ErrorSerializer,
+    FixedFieldsSerializer,
+    TextField,
     call_type_eligible,
     require_perms,
     times_in_order,
@@ -43,10 +45,10 @@ def _time(**kwargs: Any) -> AwareDateTimeField:
     return AwareDateTimeField(default_timezone=dt.UTC, **kwargs)
 
 
-class EligibleCallBody(serializers.Serializer):
-    incident_number = serializers.CharField(max_length=64)
+class EligibleCallBody(FixedFieldsSerializer):
+    incident_number = TextField(max_length=64)
     program = serializers.ChoiceField(choices=Program.choices)
-    call_type = serializers.CharField(max_length=100, help_text="Eligible for the program.")
+    call_type = TextField(max_length=100, help_text="Eligible for the program.")
     received_at = _time()
     location = LocationInput(required=False, allow_null=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices)

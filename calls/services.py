@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from django.contrib.auth.models import User
@@ -136,15 +137,15 @@ def _upsert(
         return {}
     if connection.vendor != "postgresql":
         return _upsert_one_by_one(items, areas, source=source, actor=actor, reasons=reasons)
-    statement, names = _upsert_statement()
+    statement, _names = _upsert_statement()
     recorded_at = now.isoformat()
-    rows = []
-    for item, area in zip(items, areas, strict=True):
-        row = {name: _json_value(getattr(item, name)) for name in _GIVEN}
-        row.update(
-            in_service_area=area, source=source, recorded_at=recorded_at, recorded_by=actor.pk
-        )
-        rows.append([row[name] for name in names])
+    # Each row's values in the statement's order (_upsert_statement's names): the given
+    # fields, then the added ones.
+    given = attrgetter(*_GIVEN)
+    rows = [
+        [*map(_json_value, given(item)), area, source, recorded_at, actor.pk]
+        for item, area in zip(items, areas, strict=True)
+    ]
     params: list[Any] = [json.dumps(rows), now, reasons["created"], reasons["applied"], actor.pk]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)

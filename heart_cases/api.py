@@ -32,7 +32,9 @@ from .api_common import (
     Conflict,
     DetailSerializer,
     ErrorSerializer,
+    FixedFieldsSerializer,
     Pagination,
+    TextField,
     _bad_cursor,
     call_type_eligible,
     page_schema,
@@ -79,8 +81,8 @@ def log_access(
 # --- field responses ------------------------------------------------------------------------
 
 
-class LocationInput(serializers.Serializer):
-    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+class LocationInput(FixedFieldsSerializer):
+    address = TextField(max_length=300, required=False, allow_blank=True)
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     longitude = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True
