@@ -764,6 +764,25 @@ SPEED_UPS = [
     "`bench.run hsds`: fully nested 200 a page p95 178–210 -> 83–89 ms; CPU per request "
     "63–82 -> 29–47 ms.",
     "",
+    "### Eligible-call batches",
+    "",
+    "On a machine whose disk made COPY quicker (56,830 calls/s), the batch goal held by "
+    "0.102 against 0.10. A 1,000-call batch timed in one process, part by part: parsing 4 ms, "
+    "validation 74–84 ms, building the statement's rows 9 ms, the statement 36 ms (of which "
+    "11 ms the history rows), rendering 1 ms.",
+    "",
+    "1. A time is parsed once (`AwareDateTimeField`): DRF parsed it, then the field parsed "
+    "it again to tell a time without an offset.",
+    "2. Text fields of the batch check for surrogate characters by one regular-expression "
+    "search (`TextField`), not DRF's Python loop over every character.",
+    "3. The batch's serializers list their writable fields once (`FixedFieldsSerializer`); "
+    "the earliest-record bound is cached by its settings; the statement's rows are built "
+    "without a dict per call.",
+    "",
+    "A test compares the new fields with DRF's and the old ones on 26 inputs (values, "
+    "errors and their codes); the API schema is byte-identical. In one process: validation "
+    "-> 62 ms, the whole post 168 -> 146 ms.",
+    "",
     "## Speed-ups applied on 2026-12-01 (issue 19)",
     "",
     "### Sweep",
