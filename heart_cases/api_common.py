@@ -170,9 +170,8 @@ class AwareDateTimeField(serializers.DateTimeField):
                 self.fail("naive")
             result = self.enforce_timezone(parsed)
         else:
+            # A text ISO 8601 does not read is no naive time either: DRF's errors alone.
             result = super().to_internal_value(value)
-            if isinstance(value, str) and result is not None and _is_naive_text(value):
-                self.fail("naive")
         if result is not None and self.happened:
             problem = clock.time_out_of_range(result)
             if problem:
@@ -187,11 +186,6 @@ def _iso_datetime(value: str) -> dt.datetime | None:
         return parse_datetime(value)
     except ValueError:
         return None
-
-
-def _is_naive_text(value: str) -> bool:
-    parsed = _iso_datetime(value)
-    return parsed is not None and parsed.tzinfo is None
 
 
 # DRF's CharField checks for surrogate characters with a Python loop over every character: a

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from heart_cases import clock
-from heart_cases.api_common import AwareDateTimeField, TextField, _is_naive_text
+from heart_cases.api_common import AwareDateTimeField, TextField
 
 
 def outcome(field: serializers.Field, value: Any) -> tuple[str, Any]:
@@ -35,6 +36,14 @@ def test_a_surrogate_is_named_by_its_code_point():
         "error",
         [("Surrogate characters are not allowed: U+DC01.", "surrogate_characters_not_allowed")],
     )
+
+
+def _is_naive_text(value: str) -> bool:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return False
+    return parsed is not None and parsed.tzinfo is None
 
 
 class _Before(serializers.DateTimeField):
