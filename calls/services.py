@@ -137,10 +137,9 @@ def _upsert(
         return {}
     if connection.vendor != "postgresql":
         return _upsert_one_by_one(items, areas, source=source, actor=actor, reasons=reasons)
-    statement, _names = _upsert_statement()
+    statement = _upsert_statement()
     recorded_at = now.isoformat()
-    # Each row's values in the statement's order (_upsert_statement's names): the given
-    # fields, then the added ones.
+    # Each row's values in the statement's order: the given fields, then the added ones.
     given = attrgetter(*_GIVEN)
     rows = [
         [*map(_json_value, given(item)), area, source, recorded_at, actor.pk]
@@ -195,8 +194,9 @@ def _field(name: str) -> Any:
 
 
 @cache
-def _upsert_statement() -> tuple[str, list[str]]:
-    """The statement and the fields of each row it takes, in order.
+def _upsert_statement() -> str:
+    """The statement; each row it takes holds the given fields, then the added ones
+    (_GIVEN, _ADDED), in order.
 
     The rows go as one JSON array of arrays, which PostgreSQL types column by column: sending
     an array per column instead cost psycopg most of a batch's time to quote 17,000 values."""
@@ -230,4 +230,4 @@ def _upsert_statement() -> tuple[str, list[str]]:
         f"CASE WHEN created_now THEN '+' ELSE '~' END, %s FROM written) "
         f"SELECT {key}, created_now FROM written"
     )
-    return statement, names
+    return statement
